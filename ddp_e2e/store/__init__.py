@@ -1,0 +1,19 @@
+"""Motor-API storage: ``await open_store(url)`` gives the collections every service uses.
+
+``memory://`` is mongomock-motor with index fast paths (no scans for lookups by ``_id`` or by a
+declared index key); ``mongodb://`` is Motor on a real server. Seed and dump with
+:func:`load_fixtures` / :func:`dump_fixtures`.
+"""
+
+from .core import COLLECTIONS, INDEX_SPECS, MEMORY_INDEX_PATHS, IndexSpec, Store, open_store
+from .memory import StoreInternalsError
+
+__all__ = [
+    "COLLECTIONS",
+    "INDEX_SPECS",
+    "MEMORY_INDEX_PATHS",
+    "IndexSpec",
+    "Store",
+    "StoreInternalsError",
+    "open_store",
+]
