@@ -1,0 +1,1 @@
+"""Subcommands of the ``ddp-e2e`` CLI, one module each."""

@@ -1,0 +1,98 @@
+"""``ddp-e2e serve``: run the server (embedded store by default)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from ..config import Settings, parse_setting_value
+
+log = logging.getLogger("ddp_e2e.serve")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("serve", help="run the DDP/REST server")
+    p.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port; 0 picks a free one (default 3000)")
+    p.add_argument("--mongo-url", default=None, help="memory:// (default) or mongodb://...")
+    p.add_argument("--fixtures", default=None, help="a fixtures directory or JSON file to load at start")
+    p.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
+                   help="a Rocket.Chat setting, e.g. E2E_Allow_Unencrypted_Messages=true (repeatable)")
+    p.add_argument("--heartbeat-interval", type=float, default=None, help="seconds of silence before a ping")
+    p.add_argument("--heartbeat-timeout", type=float, default=None, help="seconds to wait for the pong")
+    p.add_argument("--max-message-size", type=int, default=None, help="largest inbound frame, bytes")
+    p.add_argument("--random-seed", type=int, default=None, help="seed server ids (reproducible runs)")
+    p.add_argument("--record", default=None, metavar="DIR", help="write every connection to DIR as JSONL")
+    p.add_argument("--record-secrets", action="store_true", help="keep passwords/tokens in recordings")
+    p.add_argument("--log-level", default=None)
+    p.set_defaults(run=run)
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    s = Settings.from_env()
+    for attr, field in (("host", "host"), ("port", "port"), ("mongo_url", "mongo_url"), ("fixtures", "fixtures"),
+                        ("heartbeat_interval", "heartbeat_interval"), ("heartbeat_timeout", "heartbeat_timeout"),
+                        ("max_message_size", "max_message_size"), ("random_seed", "random_seed"),
+                        ("record", "record_dir"), ("log_level", "log_level")):
+        value = getattr(args, attr, None)
+        if value is not None:
+            setattr(s, field, value)
+    if getattr(args, "record_secrets", False):
+        s.record_secrets = True
+    for item in args.setting:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--setting expects NAME=VALUE, got {item!r}")
+        s.set(name, parse_setting_value(value))
+    return s
+
+
+async def serve(settings: Settings) -> int:
+    import uvicorn
+
+    from ..server.app import create_asgi_app
+
+    asgi = create_asgi_app(settings)
+    config = uvicorn.Config(
+        asgi, host=settings.host, port=settings.port, ws="websockets-sansio",
+        ws_max_size=settings.max_message_size, ws_ping_interval=None, ws_ping_timeout=None,
+        ws_per_message_deflate=False, lifespan="on", log_config=None, access_log=False,
+        timeout_graceful_shutdown=5, loop="none",
+    )
+    server = uvicorn.Server(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            await task
+            return 1
+        await asyncio.sleep(0.01)
+    sock = server.servers[0].sockets[0]
+    host, port = sock.getsockname()[:2]
+    print(f"listening on ws://{host}:{port}/websocket", flush=True)
+    await task
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..logs import setup_logging
+
+    settings = settings_from_args(args)
+    setup_logging(settings.log_level)
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:
+        runner = asyncio.run
+    try:
+        return runner(serve(settings))
+    except OSError as e:
+        print(f"ddp-e2e serve: {e}", file=sys.stderr)
+        return 1

@@ -1,0 +1,1 @@
+"""REST ``/api/v1`` routes, one module per area; each calls the same services as DDP."""
