@@ -94,9 +94,7 @@ __all__ = [
 ]
 
 
-def unwrap_room_key(
-    e2e_key: str, private_key: UserKeyPair | rsa.RSAPrivateKey | str
-) -> tuple[str, RoomKey]:
+def unwrap_room_key(e2e_key: str, private_key: UserKeyPair | rsa.RSAPrivateKey | str) -> tuple[str, RoomKey]:
     """Open an ``E2EKey`` (last-344-characters rule) and import the room key it carries.
 
     ``private_key`` is a :class:`UserKeyPair`, a ``cryptography`` RSA private key or private

@@ -53,7 +53,9 @@ MAX_ITERATIONS = 10_000_000
 
 def _master_key(password: str, salt: str, iterations: int) -> bytes:
     """PBKDF2-HMAC-SHA-256 over the Latin-1 bytes of password and salt, 256 bits out."""
-    kdf = PBKDF2HMAC(algorithm=hashes.SHA256(), length=32, salt=latin1_bytes(salt, "salt"), iterations=iterations)
+    kdf = PBKDF2HMAC(
+        algorithm=hashes.SHA256(), length=32, salt=latin1_bytes(salt, "salt"), iterations=iterations
+    )
     return kdf.derive(latin1_bytes(password, "password"))
 
 
@@ -107,7 +109,9 @@ def _parse(stored: str, user_id: str) -> tuple[bytes, bytes, str, int]:
         _check_iterations(iterations)
         iv = b64decode(obj["iv"], "private key iv")
         return iv, b64decode(obj["ciphertext"], "private key ciphertext"), obj["salt"], iterations
-    raise FormatError("private key envelope is neither v1 ($binary) nor v2 (iv, ciphertext, salt, iterations)")
+    raise FormatError(
+        "private key envelope is neither v1 ($binary) nor v2 (iv, ciphertext, salt, iterations)"
+    )
 
 
 def decrypt_private_key(stored: str, password: str, user_id: str) -> str:

@@ -106,7 +106,12 @@ def encrypt_message_content(
         raise FormatError("key ID must be a non-empty string")
     iv = os.urandom(room_key.iv_length(GCM_IV_LEN))
     ciphertext = room_key.encrypt(iv, plaintext)
-    return {"algorithm": ALGORITHM_V2, "kid": key_id, "iv": b64encode(iv), "ciphertext": b64encode(ciphertext)}
+    return {
+        "algorithm": ALGORITHM_V2,
+        "kid": key_id,
+        "iv": b64encode(iv),
+        "ciphertext": b64encode(ciphertext),
+    }
 
 
 def decrypt_message_content(

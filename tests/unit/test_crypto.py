@@ -52,7 +52,9 @@ def bob() -> c.UserKeyPair:
 
 def test_public_jwk_is_browser_export_text(alice: c.UserKeyPair) -> None:
     text = alice.public_jwk_json()
-    assert text.startswith('{"alg":"RSA-OAEP-256","e":"AQAB","ext":true,"key_ops":["encrypt"],"kty":"RSA","n":"')
+    assert text.startswith(
+        '{"alg":"RSA-OAEP-256","e":"AQAB","ext":true,"key_ops":["encrypt"],"kty":"RSA","n":"'
+    )
     assert " " not in text
     jwk = json.loads(text)
     assert list(jwk) == ["alg", "e", "ext", "key_ops", "kty", "n"]
@@ -110,7 +112,11 @@ def test_public_import_refuses_private_key_small_key_and_garbage(alice: c.UserKe
     with pytest.raises(c.KeyImportError):
         c.import_public_jwk(alice.private_jwk_json())
     small = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key().public_numbers()
-    small_jwk = {"kty": "RSA", "e": "AQAB", "n": base64.urlsafe_b64encode(small.n.to_bytes(128, "big")).decode().rstrip("=")}
+    small_jwk = {
+        "kty": "RSA",
+        "e": "AQAB",
+        "n": base64.urlsafe_b64encode(small.n.to_bytes(128, "big")).decode().rstrip("="),
+    }
     with pytest.raises(c.KeyImportError, match="2048"):
         c.import_public_jwk(json.dumps(small_jwk))
     for bad in ("", "not json", "[1,2]", '"RSA"', "{}"):
@@ -231,7 +237,9 @@ def test_room_key_jwk_text_is_browser_order(alg: str, size: int) -> None:
     key = c.generate_room_key(alg)  # type: ignore[arg-type]
     text = key.jwk_json()
     assert re.fullmatch(
-        r'\{"alg":"' + alg + r'","ext":true,"k":"[A-Za-z0-9_-]+","key_ops":\["encrypt","decrypt"\],"kty":"oct"\}',
+        r'\{"alg":"'
+        + alg
+        + r'","ext":true,"k":"[A-Za-z0-9_-]+","key_ops":\["encrypt","decrypt"\],"kty":"oct"\}',
         text,
     )
     assert len(b64url(json.loads(text)["k"])) == size == len(key.k)
@@ -365,8 +373,12 @@ def test_v2_envelope_holding_a128cbc_key_uses_cbc() -> None:
     padder = sympadding.PKCS7(128).padder()
     enc = Cipher(algorithms.AES(key.k), modes.CBC(iv2)).encryptor()
     ct = enc.update(padder.update(b'{"msg":"browser"}') + padder.finalize()) + enc.finalize()
-    hand = {"algorithm": "rc.v2.aes-sha2", "kid": "abc", "iv": base64.b64encode(iv2).decode(),
-            "ciphertext": base64.b64encode(ct).decode()}
+    hand = {
+        "algorithm": "rc.v2.aes-sha2",
+        "kid": "abc",
+        "iv": base64.b64encode(iv2).decode(),
+        "ciphertext": base64.b64encode(ct).decode(),
+    }
     assert c.decrypt_message_content(hand, {"abc": key}) == {"msg": "browser"}
 
 
@@ -382,8 +394,12 @@ def test_key_without_alg_picks_cipher_from_iv_length() -> None:
     cbc, gcm = c.generate_room_key("A128CBC"), c.generate_room_key("A256GCM")
     cbc_content = c.encrypt_message_content(cbc, "k1", {"msg": "cbc"})
     gcm_content = c.encrypt_message_content(gcm, "k2", {"msg": "gcm"})
-    bare_cbc = c.RoomKey.from_jwk_json(json.dumps({"kty": "oct", "k": base64.urlsafe_b64encode(cbc.k).decode().rstrip("=")}))
-    bare_gcm = c.RoomKey.from_jwk_json(json.dumps({"kty": "oct", "k": base64.urlsafe_b64encode(gcm.k).decode().rstrip("=")}))
+    bare_cbc = c.RoomKey.from_jwk_json(
+        json.dumps({"kty": "oct", "k": base64.urlsafe_b64encode(cbc.k).decode().rstrip("=")})
+    )
+    bare_gcm = c.RoomKey.from_jwk_json(
+        json.dumps({"kty": "oct", "k": base64.urlsafe_b64encode(gcm.k).decode().rstrip("=")})
+    )
     assert bare_cbc.alg is None and '"alg"' not in bare_cbc.jwk_json()
     assert c.decrypt_message_content(cbc_content, {"k1": bare_cbc}) == {"msg": "cbc"}
     assert c.decrypt_message_content(gcm_content, {"k2": bare_gcm}) == {"msg": "gcm"}
@@ -485,7 +501,9 @@ def test_legacy_msg_layout_and_round_trip() -> None:
     body = c.decrypt_legacy_msg(msg, {"eyJhbGciOiJB": key})
     assert body == {"_id": "m1", "text": "hi ✓", "userId": "u-alice", "ts": ts}
     assert c.decrypt_legacy_msg(
-        c.encrypt_legacy_msg(key, "eyJhbGciOiJB", message_id="m", text="t", user_id="u", ts=5), {}, fallback=key
+        c.encrypt_legacy_msg(key, "eyJhbGciOiJB", message_id="m", text="t", user_id="u", ts=5),
+        {},
+        fallback=key,
     )["ts"] == datetime(1970, 1, 1, 0, 0, 0, 5000, tzinfo=UTC)
 
 
@@ -511,9 +529,18 @@ def test_legacy_msg_refusals() -> None:
 def test_decrypt_message_merges_like_a_client() -> None:
     key = c.generate_room_key("A128CBC")
     kid = c.key_id_sha256(key.jwk_json())
-    legacy = {"_id": "m1", "t": "e2e", "e2e": "pending",
-              "msg": c.encrypt_legacy_msg(key, kid, message_id="m1", text="old style", user_id="u", ts=0)}
-    assert c.decrypt_message(legacy, {kid: key}) == {"_id": "m1", "t": "e2e", "e2e": "done", "msg": "old style"}
+    legacy = {
+        "_id": "m1",
+        "t": "e2e",
+        "e2e": "pending",
+        "msg": c.encrypt_legacy_msg(key, kid, message_id="m1", text="old style", user_id="u", ts=0),
+    }
+    assert c.decrypt_message(legacy, {kid: key}) == {
+        "_id": "m1",
+        "t": "e2e",
+        "e2e": "done",
+        "msg": "old style",
+    }
     content = c.encrypt_message_content(key, kid, {"msg": "new style", "attachments": [{"a": 1}]}, version=1)
     modern = {"_id": "m2", "t": "e2e", "e2e": "pending", "msg": "", "content": content}
     out = c.decrypt_message(modern, {kid: key})
