@@ -36,5 +36,5 @@ def setup_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access",):
+    for noisy in ("uvicorn.access", "uvicorn.error"):
         logging.getLogger(noisy).setLevel("WARNING")
