@@ -63,7 +63,8 @@ def _run_driver(script: str, config: dict[str, Any], timeout: float = 60.0) -> D
         argv.append("--experimental-websocket")
     argv += [str(CLIENTS_DIR / script), json.dumps(config)]
     proc = subprocess.run(argv, cwd=CLIENTS_DIR, capture_output=True, text=True, timeout=timeout)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    # split("\n"), not splitlines(): U+2028 inside a JSON string is not a line break.
+    lines = [ln for ln in proc.stdout.split("\n") if ln.startswith("{")]
     report = json.loads(lines[-1]) if lines else {"ok": False, "error": {"message": "no JSON on stdout"}}
     return DriverRun(proc.returncode, report, proc.stderr)
 
