@@ -23,6 +23,7 @@ source of every function they rely on and refuses to start if any of it changed.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import inspect
 import logging
@@ -54,9 +55,18 @@ _FINGERPRINTS: dict[str, str] = {
     "Collection._delete": "8e0b60ea000e028e",
     "Collection._ensure_uniques": "a64dbece5952afa3",
     "Collection._store": "8a6644b404304a12",
-    "CollectionStore": "d58ef80434dcdfe4",
+    "CollectionStore.__init__": "43c6b74ce0f0bc44",
+    "CollectionStore.__setitem__": "ddb9262cba4bc96f",
+    "CollectionStore.__delitem__": "07d16e75a0ad68e3",
+    "CollectionStore.drop": "91d28731601a4095",
+    "CollectionStore.documents": "3a4711ec60255861",
+    "CollectionStore.is_empty": "034ff3520a916b66",
     "DatabaseStore.__getitem__": "91391e0065016ba6",
 }
+
+
+#: Attribute on our wrappers pointing at the mongomock function they wrap (fingerprinted).
+_ORIGINAL = "_ddp_e2e_original"
 
 
 class StoreInternalsError(RuntimeError):
@@ -64,19 +74,27 @@ class StoreInternalsError(RuntimeError):
 
 
 def _targets() -> dict[str, Any]:
+    """The mongomock functions the hooks rely on (the originals, even once wrapped)."""
     from mongomock import collection as mcollection
     from mongomock import store as mstore
 
-    return {
-        "Collection._iter_documents": mcollection.Collection._iter_documents,
-        "Collection._update": mcollection.Collection._update,
-        "Collection._insert": mcollection.Collection._insert,
-        "Collection._delete": mcollection.Collection._delete,
-        "Collection._ensure_uniques": mcollection.Collection._ensure_uniques,
-        "Collection._store": mcollection.Collection._store.fget,
-        "CollectionStore": mstore.CollectionStore,
+    coll, cstore = mcollection.Collection, mstore.CollectionStore
+    found = {
+        "Collection._iter_documents": coll._iter_documents,
+        "Collection._update": coll._update,
+        "Collection._insert": coll._insert,
+        "Collection._delete": coll._delete,
+        "Collection._ensure_uniques": coll._ensure_uniques,
+        "Collection._store": coll._store.fget,
+        "CollectionStore.__init__": cstore.__init__,
+        "CollectionStore.__setitem__": cstore.__setitem__,
+        "CollectionStore.__delitem__": cstore.__delitem__,
+        "CollectionStore.drop": cstore.drop,
+        "CollectionStore.documents": cstore.documents.fget,
+        "CollectionStore.is_empty": cstore.is_empty.fget,
         "DatabaseStore.__getitem__": mstore.DatabaseStore.__getitem__,
     }
+    return {name: getattr(fn, _ORIGINAL, fn) for name, fn in found.items()}
 
 
 def _fingerprint(obj: Any) -> str:
@@ -98,8 +116,6 @@ def check_internals() -> None:
         targets = _targets()
     except (ImportError, AttributeError) as exc:
         raise StoreInternalsError(f"mongomock internals used by the memory store are missing: {exc}") from exc
-    if _installed:
-        return  # sources were verified before patching; the patched attributes are ours now
     changed = []
     for name, obj in targets.items():
         try:
@@ -248,6 +264,24 @@ def _matching(
             yield doc
 
 
+def _unshare(docs: list[dict[str, Any]]) -> None:
+    """Give each document updated by one multi-document ``_update`` its own containers.
+
+    mongomock's ``$push`` (and ``$addToSet``) appends the *same* sub-document object to every
+    matched document, so a later in-place update of one document silently changed the others
+    (and left their index entries stale). MongoDB documents never share state; copying
+    the touched documents' containers restores that.
+    """
+    seen: set[int] = set()
+    for doc in docs:
+        if id(doc) in seen:
+            continue
+        seen.add(id(doc))
+        for key, value in doc.items():
+            if isinstance(value, dict | list):
+                doc[key] = copy.deepcopy(value)
+
+
 _installed = False
 _install_lock = threading.Lock()
 
@@ -284,10 +318,12 @@ def install() -> None:
                 return original_update(self, *args, **kwargs)
             finally:
                 store._ix_pending.remove(pending)
+                if len(pending.docs) > 1:
+                    _unshare(pending.docs)
                 store.reindex(pending.docs)
 
-        _iter_documents.__wrapped__ = original_iter  # type: ignore[attr-defined]
-        _update.__wrapped__ = original_update  # type: ignore[attr-defined]
+        setattr(_iter_documents, _ORIGINAL, original_iter)
+        setattr(_update, _ORIGINAL, original_update)
         Collection._iter_documents = _iter_documents
         Collection._update = _update
         _installed = True
