@@ -19,7 +19,7 @@ import orjson
 
 from ..dispatch import JSON_NULL, ConnectionInfo, MethodContext, call_method, ensure_error, start_publication
 from . import ejson
-from .errors import MeteorError
+from .errors import MeteorError, internal_error
 from .mergebox import MergeBox
 from .subscription import Subscription
 
@@ -117,6 +117,11 @@ class Session:
         out, self._out, self._out_bytes = self._out, [], 0
         return out
 
+    def requeue_output(self, texts: list[str]) -> None:
+        """Put back frames the transport could not write yet (they go out first, in order)."""
+        self._out[:0] = texts
+        self._out_bytes += sum(len(t) for t in texts)
+
     def has_output(self) -> bool:
         return bool(self._out)
 
@@ -192,8 +197,8 @@ class Session:
                 self.send({"msg": "error", "reason": "Bad request"})
             return bool(self._inbox)
         try:
-            msg = ejson.decode_message(raw) if ("params" in raw or "fields" in raw or "result" in raw) else raw
-        except ejson.EJSONError:
+            msg = ejson.decode_message(raw, text)
+        except (ejson.EJSONError, RecursionError):  # nesting deeper than the converter can walk
             self.send({"msg": "error", "reason": "Parse error"})
             return bool(self._inbox)
         kind = msg.get("msg")
@@ -230,7 +235,13 @@ class Session:
         return True
 
     def _protocol_error(self, reason: str, offending: Any) -> None:
-        self.send({"msg": "error", "reason": reason, "offendingMessage": ejson.json_safe(offending)})
+        try:
+            text = ejson.encode_message(
+                {"msg": "error", "reason": reason, "offendingMessage": ejson.json_safe(offending)}
+            )
+        except (ejson.EJSONError, RecursionError):  # too deep to echo back: the reason still goes out
+            text = ejson.encode_message({"msg": "error", "reason": reason})
+        self._emit_text(text)
 
     def _connect(self, msg: dict[str, Any]) -> None:
         failed = negotiate_version(msg.get("version"), msg.get("support"))
@@ -294,11 +305,16 @@ class Session:
             self.send({"msg": "updated", "methods": [mid]})
             self.send({"msg": "result", "id": mid, "error": err.to_wire()})
             return
+        reply: dict[str, Any] = {"msg": "result", "id": mid}
+        if result is not None:
+            reply["result"] = None if result is JSON_NULL else result
+        try:
+            text = ejson.encode_message(reply)
+        except (ejson.EJSONError, RecursionError) as exc:  # a result EJSON cannot carry is a 500
+            log.warning("method result not encodable", extra={"method": name, "error": type(exc).__name__})
+            text = ejson.encode_message({"msg": "result", "id": mid, "error": internal_error().to_wire()})
         self.send({"msg": "updated", "methods": [mid]})
-        if result is None:
-            self.send({"msg": "result", "id": mid})
-        else:
-            self.send({"msg": "result", "id": mid, "result": None if result is JSON_NULL else result})
+        self._emit_text(text)
 
     async def _sub(self, msg: dict[str, Any], raw: dict[str, Any]) -> None:
         sid, name, params = msg.get("id"), msg.get("name"), msg.get("params", [])

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Route
 from starlette.websockets import WebSocket
 
 from .. import EMULATED_ROCKETCHAT_VERSION, __version__
@@ -103,15 +104,30 @@ def _info_response(server: Server, request: Request) -> Response:
                     headers=headers)
 
 
-def create_asgi_app(settings: Settings) -> Starlette:
-    """Build the Starlette application; the server object is at ``app.state.server``."""
+_SOCKJS_WS = re.compile(r"^/sockjs/[^/.]+/[^/.]+/websocket$")
+_RAW_WS = frozenset({"/websocket", "/websocket/", "/sockjs/websocket"})
+
+
+class DdpAsgi:
+    """Top-level ASGI app: DDP WebSockets are handled directly (so the transport can batch
+    writes through the server's own ``send``), everything else goes to Starlette."""
+
+    def __init__(self, starlette: Starlette, server: Server) -> None:
+        self.starlette = starlette
+        self.server = server
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            path = scope.get("path", "")
+            if path in _RAW_WS or _SOCKJS_WS.match(path):
+                await self.server.websocket(WebSocket(scope, receive, send), sockjs_framing=path not in _RAW_WS)
+                return
+        await self.starlette(scope, receive, send)
+
+
+def create_asgi_app(settings: Settings) -> DdpAsgi:
+    """Build the ASGI application; the server object is at ``.server``."""
     server = Server(settings)
-
-    async def raw_ws(ws: WebSocket) -> None:
-        await server.websocket(ws, sockjs_framing=False)
-
-    async def sockjs_ws(ws: WebSocket) -> None:
-        await server.websocket(ws, sockjs_framing=True)
 
     async def info(request: Request) -> Response:
         return _info_response(server, request)
@@ -150,11 +166,8 @@ def create_asgi_app(settings: Settings) -> Starlette:
             await server.shutdown()
 
     routes = [
-        WebSocketRoute("/websocket", raw_ws),
-        WebSocketRoute("/websocket/", raw_ws),
-        WebSocketRoute("/sockjs/websocket", raw_ws),
-        WebSocketRoute("/sockjs/{server_id}/{session_id}/websocket", sockjs_ws),
         Route("/websocket", not_websocket),
+        Route("/websocket/", not_websocket),
         Route("/sockjs/info", info, methods=["GET", "OPTIONS"]),
         Route("/sockjs", welcome),
         Route("/sockjs/", welcome),
@@ -163,4 +176,4 @@ def create_asgi_app(settings: Settings) -> Starlette:
     ]
     asgi = Starlette(routes=routes, lifespan=lifespan)
     asgi.state.server = server
-    return asgi
+    return DdpAsgi(asgi, server)

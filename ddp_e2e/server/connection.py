@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket
 from ..ddp import sockjs
 from ..ddp.session import Session
 from ..dispatch import ConnectionInfo
+from .fastpath import direct_writer, run_inline
 
 if TYPE_CHECKING:
     from ..app import App
@@ -56,11 +57,33 @@ class DdpConnection:
         self._writer: asyncio.Task[None] | None = None
         self._drainer: asyncio.Task[None] | None = None
         self._socket_closed = False
+        self._direct = direct_writer(getattr(ws, "_send", None))
 
     # ------------------------------------------------------------------ writing
     def schedule_flush(self) -> None:
+        """Send queued frames: at once with one write when possible, else via the writer task."""
         if self._writer is None or self._writer.done():
+            if self._direct is not None and not self.session.closed and self._write_direct():
+                return
             self._writer = self.loop.create_task(self._flush())
+
+    def _write_direct(self) -> bool:
+        assert self._direct is not None
+        write, buffered = self._direct
+        texts = self.session.take_output()
+        if not texts:
+            return True
+        frames = [sockjs.encode_messages(texts)] if self.sockjs else texts
+        if not write(frames):
+            self.session.requeue_output(texts)
+            return False
+        if self.recorder is not None:
+            for t in texts:
+                self.recorder.frame("out", t)
+        if buffered() > self.app.settings.max_outbound_buffer:
+            log.warning("slow reader: transport buffer overflow", extra={"session": self.session.id})
+            self.session.close(1008, "outbound buffer overflow")  # schedules the closing flush
+        return True
 
     async def _send_text(self, text: str) -> None:
         await self.ws.send_text(text)
@@ -113,7 +136,7 @@ class DdpConnection:
             self.recorder.frame("in", text)
         if self.session.receive(text, self.loop.time()) and not self.session.processing:
             if self._drainer is None or self._drainer.done():
-                self._drainer = self.loop.create_task(self._drain())
+                self._drainer = run_inline(self._drain(), self.loop)
         if self.session.has_output() or self.session.closed:
             self.schedule_flush()
 
