@@ -86,16 +86,21 @@ def ddp_e2e_argv() -> list[str]:
     sys.exit("bench: ddp-e2e is not installed in this environment (pip install -e .)")
 
 
-def start(name: str, argv: list[str], mode: str, cpu: int | None, extra: list[str]) -> Server:
-    """Start a server and wait (bounded) for its `listening on ws://...` line."""
-    proc = subprocess.Popen(pin(cpu, argv), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+def start(name: str, argv: list[str], mode: str, cpu: int | None, extra: list[str], log: Path) -> Server:
+    """Start a server and wait (bounded) for its `listening on ws://...` line.
+
+    Its stderr goes to `log`, so a server that dies mid-run can be diagnosed.
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as err:
+        proc = subprocess.Popen(pin(cpu, argv), cwd=ROOT, stdout=subprocess.PIPE, stderr=err)
     reader = LineReader(proc)
     deadline = time.monotonic() + 30
     while True:
         line = reader.readline(deadline)
         if line is None:
             proc.kill()
-            sys.exit(f"bench: {name} did not print 'listening on' within 30 s ({argv})")
+            sys.exit(f"bench: {name} did not print 'listening on' within 30 s ({argv}); see {log}")
         if line.startswith("listening on "):
             url = line.split("listening on ", 1)[1].strip()
             return Server(name, proc, url, mode, extra)
@@ -128,7 +133,9 @@ def drive(server: Server, args: argparse.Namespace, load_cpu: int | None) -> dic
         if line is None:
             client.kill()
             err = client.stderr.read().decode(errors="replace") if client.stderr else ""
-            raise RuntimeError(f"load generator failed against {server.name}: {err.strip()[-800:]}")
+            state = "running" if server.proc.poll() is None else f"exited with {server.proc.returncode}"
+            raise RuntimeError(f"load generator failed against {server.name} (server {state}): "
+                               f"{err.strip()[-800:]}")
         if line == "READY":
             tree.refresh()
         elif line in ("MEASURE_START", "MEASURE_END"):
@@ -231,9 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     servers: list[Server] = []
     results: list[dict] = []
     try:
+        logs = Path(args.json).parent
         servers.append(start("echo", [sys.executable, str(HERE / "echo_server.py"), "--port", "0"],
-                             "echo", server_cpu, []))
-        servers.append(start("ddp-e2e", ddp_argv, "ddp", server_cpu, ["--method", args.method, *login]))
+                             "echo", server_cpu, [], logs / "echo.log"))
+        servers.append(start("ddp-e2e", ddp_argv, "ddp", server_cpu, ["--method", args.method, *login],
+                             logs / "ddp-e2e.log"))
         for rep in range(args.reps):
             order = servers if rep % 2 == 0 else servers[::-1]
             for server in order:
@@ -243,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
                 flags = "".join(f" {k}={r[k]}" for k in ("method_errors", "wrong_results", "closed_early") if r[k])
                 print(f"rep {rep} {server.name:<8} {r['rps']:>9,.0f} rt/s  p50 {r['p50_us'] / 1000:6.2f} ms  "
                       f"p99 {r['p99_us'] / 1000:6.2f} ms  server {r['server_cpu_us_per_rt']:6.1f} us/rt "
-                      f"({r['server_cpu_pct']:.0f}% CPU)  client {r['client_cpu_pct']:.0f}%{flags}", flush=True)
+                      f"({r['server_cpu_pct']:.0f}% CPU)  client {r['client_cpu_pct']:.0f}%  "
+                      f"others {r['others_cpu_pct']:.0f}%{flags}", flush=True)
                 if r["method_errors"] or r["wrong_results"]:
                     raise RuntimeError(f"{server.name} answered errors or wrong results: {r.get('first_error')}")
     finally:
