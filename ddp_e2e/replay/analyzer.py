@@ -54,7 +54,9 @@ def read_analyzer(path: str | os.PathLike[str]) -> Recording:
             continue
         where = f"line {number}"
         if line.startswith("DDP_PARSE_ERROR"):
-            log.warning("analyzer log reports a lost message", extra={"path": os.fspath(path), "line": number})
+            log.warning(
+                "analyzer log reports a lost message", extra={"path": os.fspath(path), "line": number}
+            )
             continue
         match = _LINE.match(line)
         if match is None:

@@ -12,10 +12,21 @@ from ..ids import is_meteor_id
 
 #: Keys whose values are secrets that must never reach a file or a comparison. Passwords are
 #: low-entropy, so they are masked without any fingerprint.
-PASSWORD_KEYS = frozenset({
-    "password", "digest", "pass", "newPassword", "oldPassword", "currentPassword",
-    "ldapPass", "crowdPassword", "secret", "accessTokenSecret", "credentialSecret",
-})
+PASSWORD_KEYS = frozenset(
+    {
+        "password",
+        "digest",
+        "pass",
+        "newPassword",
+        "oldPassword",
+        "currentPassword",
+        "ldapPass",
+        "crowdPassword",
+        "secret",
+        "accessTokenSecret",
+        "credentialSecret",
+    }
+)
 
 #: Objects whose ``code`` is a one-time password (``{"totp": {"login": ..., "code": "123456"}}``);
 #: ``code`` elsewhere (error codes) is not secret.
@@ -23,27 +34,62 @@ OTP_PARENT_KEYS = frozenset({"totp", "twoFactor"})
 
 #: Keys whose values are bearer tokens. They are high-entropy, so redaction keeps a short
 #: fingerprint: the same token seen twice (login result, later ``resume``) keeps its identity.
-TOKEN_KEYS = frozenset({
-    "token", "resume", "authToken", "X-Auth-Token", "x-auth-token", "Meteor.loginToken",
-    "loginToken", "hashedToken", "accessToken", "idToken", "credentialToken", "refreshToken",
-})
+TOKEN_KEYS = frozenset(
+    {
+        "token",
+        "resume",
+        "authToken",
+        "X-Auth-Token",
+        "x-auth-token",
+        "Meteor.loginToken",
+        "loginToken",
+        "hashedToken",
+        "accessToken",
+        "idToken",
+        "credentialToken",
+        "refreshToken",
+    }
+)
 
 #: Keys whose whole value (any shape) is secret: a user's ``services`` holds password hashes,
 #: resume tokens and OAuth secrets.
 SECRET_TREE_KEYS = frozenset({"services"})
 
 #: Keys whose string values are document ids (aliased by first appearance).
-DOC_ID_KEYS = frozenset({
-    "_id", "id", "rid", "roomId", "userId", "uid", "tmid", "drid", "prid", "msgId",
-    "messageId", "targetId", "fromUserId", "toUserId", "fileId", "sessionId",
-})
+DOC_ID_KEYS = frozenset(
+    {
+        "_id",
+        "id",
+        "rid",
+        "roomId",
+        "userId",
+        "uid",
+        "tmid",
+        "drid",
+        "prid",
+        "msgId",
+        "messageId",
+        "targetId",
+        "fromUserId",
+        "toUserId",
+        "fileId",
+        "sessionId",
+    }
+)
 
 #: Keys whose values are E2EE ciphertext or key material: the server must pass them through
 #: untouched, so they are never aliased and are compared byte for byte (or by key id prefix).
-CIPHER_KEYS = frozenset({
-    "E2EKey", "E2ESuggestedKey", "public_key", "private_key", "RSAPubKey", "RSAEPrivKey",
-    "ciphertext",
-})
+CIPHER_KEYS = frozenset(
+    {
+        "E2EKey",
+        "E2ESuggestedKey",
+        "public_key",
+        "private_key",
+        "RSAPubKey",
+        "RSAEPrivKey",
+        "ciphertext",
+    }
+)
 
 #: The length of the key-id prefix of a v1 E2EE payload (``keyID + base64(...)``).
 KEY_ID_PREFIX = 12

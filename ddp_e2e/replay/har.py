@@ -105,7 +105,11 @@ def _read_entry(path: str | os.PathLike[str], number: int, entry: dict[str, Any]
         at = f"{where}, message {index}"
         for text in _unwrap(path, at, direction, data, sockjs):
             frames.append(Frame(round(t_ms, 3), direction, text))
-    header: dict[str, Any] = {"endpoint": url, "started_at": started_at, "transport": "sockjs" if sockjs else "raw"}
+    header: dict[str, Any] = {
+        "endpoint": url,
+        "started_at": started_at,
+        "transport": "sockjs" if sockjs else "raw",
+    }
     return Connection(header=header, frames=frames, name=where.replace(" ", "-"))
 
 

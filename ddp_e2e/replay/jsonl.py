@@ -198,7 +198,7 @@ def _check_frame_line(path: str | os.PathLike[str], where: str, obj: dict[str, A
         raise RecordingError(path, where, f"'t' must be a non-negative number of ms, not {t!r}")
     direction = obj.get("dir")
     if direction not in DIRECTIONS:
-        raise RecordingError(path, where, f"'dir' must be \"in\" or \"out\", not {direction!r}")
+        raise RecordingError(path, where, f'\'dir\' must be "in" or "out", not {direction!r}')
     text = obj.get("frame")
     if not isinstance(text, str):
         raise RecordingError(path, where, "'frame' must be the raw DDP text as a JSON string")
