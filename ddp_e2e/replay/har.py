@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
+from ..ddp.sockjs import SockJSFramingError, decode_client_payload, decode_server_frame
 from ._files import read_text
-from ._sockjs import SOCKJS_WS_PATH, decode_client_payload, decode_server_frame
 from .errors import RecordingError
 from .model import Connection, Direction, Frame, Recording, base_header, iso_from_ms, parse_ddp_text, start_ms
 
@@ -30,6 +31,8 @@ __all__ = ["read_har"]
 
 log = logging.getLogger(__name__)
 
+#: ``/sockjs/<server>/<session>/websocket``: the SockJS-framed WebSocket transport.
+_SOCKJS_WS_PATH = re.compile(r"/sockjs/[^/.]+/[^/.]+/websocket/?$")
 _TYPES: dict[str, Direction] = {"send": "in", "receive": "out"}
 _CONTROL_OPCODES = frozenset({8, 9, 10})
 #: Chrome and mitmproxy give wall-clock seconds; anything below this is a monotonic clock.
@@ -138,7 +141,7 @@ def _check_message(
 
 
 def _is_sockjs(url: str | None, messages: list[tuple[Direction, float | None, int, str]]) -> bool:
-    if url and SOCKJS_WS_PATH.search(urlsplit(url).path):
+    if url and _SOCKJS_WS_PATH.search(urlsplit(url).path):
         return True
     for direction, _t, opcode, data in messages:
         if direction == "out" and opcode == 1:
@@ -178,10 +181,15 @@ def _unwrap(
         if direction == "in":
             items = decode_client_payload(data)
         else:
-            frame = decode_server_frame(data)
-            items = list(frame.messages)
-    except ValueError as exc:
-        raise RecordingError(path, where, str(exc)) from None
+            kind, payload = decode_server_frame(data)
+            items = list(payload) if kind == "a" and isinstance(payload, list) else []
+    except SockJSFramingError as exc:
+        what = (
+            "client payload is not a JSON array of strings or a JSON string"
+            if direction == "in"
+            else "server frame is not o, h, a[...] or c[...]"
+        )
+        raise RecordingError(path, where, f"SockJS {what} ({exc})") from None
     for item_no, item in enumerate(items, start=1):
         _check_ddp(path, f"{where}, item {item_no}" if len(items) > 1 else where, item)
     return items

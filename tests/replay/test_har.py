@@ -52,7 +52,7 @@ def test_sockjs_entry_is_unwrapped() -> None:
         ("broken-no-websocket.har", "", "no WebSocket entries"),
         ("broken-binary.har", "entry 2, message 4", "binary frame (opcode 2)"),
         ("broken-frame-not-json.har", "entry 2, message 5", "frame is not JSON"),
-        ("broken-sockjs.har", "entry 3, message 5", "SockJS 'a' frame is not JSON"),
+        ("broken-sockjs.har", "entry 3, message 5", "SockJS server frame is not o, h, a[...] or c[...]"),
     ],
 )
 def test_broken_samples(name: str, location: str, reason: str) -> None:
@@ -95,10 +95,22 @@ def _msg(kind: str, data: str, time: float = 1.0, opcode: int = 1) -> dict[str, 
         ([_ws([{"type": "send", "time": "now", "opcode": 1, "data": "{}"}])], "entry 1, message 1", "'time'"),
         ([_ws([{"type": "send", "time": 1, "opcode": 1, "data": 5}])], "entry 1, message 1", "'data'"),
         ([_ws([_msg("send", "{}"), _msg("receive", "[1]")])], "entry 1, message 2", "not a JSON object"),
-        ([_ws([_msg("receive", "o"), _msg("receive", "c[3000]")])], "entry 1, message 2", "[code, reason]"),
-        ([_ws([_msg("receive", "o"), _msg("receive", "a[1,2]")])], "entry 1, message 2", "array of strings"),
+        (
+            [_ws([_msg("receive", "o"), _msg("receive", "c[3000]")])],
+            "entry 1, message 2",
+            "SockJS server frame",
+        ),
+        (
+            [_ws([_msg("receive", "o"), _msg("receive", "a[1,2]")])],
+            "entry 1, message 2",
+            "SockJS server frame",
+        ),
         ([_ws([_msg("receive", "o"), _msg("receive", "x")])], "entry 1, message 2", "not a SockJS frame"),
-        ([_ws([_msg("receive", "o"), _msg("send", "{}")])], "entry 1, message 2", "not a string or an array"),
+        (
+            [_ws([_msg("receive", "o"), _msg("send", "{}")])],
+            "entry 1, message 2",
+            "SockJS client payload is not",
+        ),
         (
             [_ws([_msg("receive", "o"), _msg("send", '["{}", "nope"]')])],
             "entry 1, message 2, item 2",
