@@ -55,7 +55,15 @@ PASSWORD_LOGIN = Object({
 LOGIN_OPTIONS = AnyObject()
 
 #: Meteor's only default rate limit: 5 logins per 10 s per connection.
-_login_limiter = FixedWindowLimiter(5, 10.0)
+LOGIN_LIMIT = (5, 10.0)
+
+
+def _login_limiter(app: App) -> FixedWindowLimiter:
+    """One limiter per App (not per process): two servers in one process must not share counts."""
+    limiter = app.extensions.get("login_limiter")
+    if limiter is None:
+        limiter = app.extensions["login_limiter"] = FixedWindowLimiter(*LOGIN_LIMIT)
+    return limiter
 
 PUBLIC_USER_FIELDS = ("username", "emails", "profile", "name")
 
@@ -157,7 +165,7 @@ async def ddp_login(ctx: MethodContext, options: Any) -> dict[str, Any]:
     """``login``: resume token, password digest or plaintext password."""
     app = ctx.app
     conn_key = ctx.connection.id if ctx.connection else "anonymous"
-    wait = _login_limiter.hit(conn_key, app.now().timestamp())
+    wait = _login_limiter(app).hit(conn_key, app.now().timestamp())
     if wait is not None:
         secs = max(1, int(-(-wait // 1)))
         raise MeteorError(
