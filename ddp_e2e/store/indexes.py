@@ -169,11 +169,20 @@ class _PathIndex:
             self.other.discard(skey)
 
     def lookup(self, keys: Iterable[Hashable]) -> set[Hashable]:
+        """Store keys holding any of ``keys``, plus the always-candidates.
+
+        The result may be one of the index's own buckets: callers must treat it as read-only
+        (copying a large bucket per query would make a lookup cost O(bucket)).
+        """
+        buckets = [b for b in map(self.buckets.get, keys) if b]
+        if not self.other:
+            if not buckets:
+                return set()
+            if len(buckets) == 1:
+                return buckets[0]
         found = set(self.other)
-        for k in keys:
-            bucket = self.buckets.get(k)
-            if bucket:
-                found |= bucket
+        for bucket in buckets:
+            found |= bucket
         return found
 
 
@@ -285,7 +294,7 @@ class IndexSet:
         if not sets:
             return None
         sets.sort(key=len)
-        result = set(sets[0])
+        result = set(sets[0])  # a copy: the inputs may be the index's own buckets
         for other in sets[1:]:
             if not result:
                 break
@@ -302,7 +311,7 @@ class IndexSet:
             sub = self.plan(branch, documents)
             if sub is None:
                 return None
-            union |= sub
+            union |= sub  # plan() results are fresh sets: in-place union is safe
         return union
 
     def ordered(self, skeys: Iterable[Hashable]) -> list[Hashable]:
