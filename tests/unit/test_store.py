@@ -129,6 +129,20 @@ def test_unique_indexes_hold_on_memory_like_mongodb() -> None:
     run(main())
 
 
+def test_ensure_indexes_is_idempotent_and_creates_the_rocketchat_indexes() -> None:
+    async def main() -> None:
+        store = await open_store()
+        await store.ensure_indexes()
+        info = await store.users.index_information()
+        assert info["username_1"]["unique"] is True and info["username_1"]["sparse"] is True
+        assert "services.resume.loginTokens.hashedToken_1" in info
+        subs = await store.subscriptions.index_information()
+        assert subs["rid_1_u._id_1"]["unique"] is True
+        await store.close()
+
+    run(main())
+
+
 def test_duplicate_id_is_rejected() -> None:
     async def main() -> None:
         store = await open_store()
