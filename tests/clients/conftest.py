@@ -7,9 +7,12 @@ reason shown; a missing tests/clients/node_modules is installed once per session
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,19 +38,29 @@ class DriverRun:
         return f"exit {self.returncode}: {json.dumps(brief)}\nstderr: {self.stderr[-1500:]}"
 
 
+def _install_lock_path() -> Path:
+    """A lock file outside the tree, one per checkout, so concurrent test runs on one machine
+    do not run `npm ci` over each other (npm ci deletes node_modules first)."""
+    digest = hashlib.sha256(str(CLIENTS_DIR).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"ddp-e2e-npm-ci-{digest}.lock"
+
+
 @pytest.fixture(scope="session")
 def node_clients() -> Path:
     """tests/clients with its node_modules installed (npm ci once per session if missing)."""
     if NODE is None:
         pytest.skip("node is not on PATH: the real Node DDP client tests need Node >= 20")
-    if not (CLIENTS_DIR / "node_modules" / ".package-lock.json").exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("node is present but npm is not: cannot install tests/clients/node_modules")
-        proc = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=CLIENTS_DIR,
-                              capture_output=True, text=True, timeout=600)
-        if proc.returncode != 0:
-            pytest.fail(f"npm ci failed in tests/clients:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    with _install_lock_path().open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        # npm writes node_modules/.package-lock.json when an install completes.
+        if not (CLIENTS_DIR / "node_modules" / ".package-lock.json").exists():
+            npm = shutil.which("npm")
+            if npm is None:
+                pytest.fail("node is present but npm is not: cannot install tests/clients/node_modules")
+            proc = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=CLIENTS_DIR,
+                                  capture_output=True, text=True, timeout=600)
+            if proc.returncode != 0:
+                pytest.fail(f"npm ci failed in tests/clients:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     return CLIENTS_DIR
 
 
