@@ -204,3 +204,27 @@ def test_sockjs_framing(run_driver: Any, server: Any) -> None:
     assert any(m.get("msg") == "connected" for m in decoded)
     assert report["calls"][0]["result"] == PAYLOAD
     assert report["subscription"]["ready"] is True
+
+
+def test_rc_client_e2e_key_methods(run_driver: Any, server: Any) -> None:
+    """Rocket.Chat's SDK on the E2E key methods: none at first, stored once, never overwritten
+    without `force`. (Dave: no other test here touches his keys.)"""
+    public_key = json.dumps({"alg": "RSA-OAEP-256", "e": "AQAB", "ext": True,
+                             "key_ops": ["encrypt"], "kty": "RSA", "n": "0vx7agoebGcQSuu"})
+    private_key = json.dumps({"$binary": "c2VjcmV0LWtleS1ieXRlcw=="})
+    keys = {"public_key": public_key, "private_key": private_key}
+    calls = [
+        {"method": "e2e.fetchMyKeys", "params": []},
+        {"method": "e2e.setUserPublicAndPrivateKeys", "params": [keys]},
+        {"method": "e2e.fetchMyKeys", "params": []},
+        {"method": "e2e.setUserPublicAndPrivateKeys",
+         "params": [{"public_key": "other", "private_key": "other"}]},
+        {"method": "e2e.fetchMyKeys", "params": []},
+    ]
+    report = ok_run(run_driver, RC, config(server, username="dave", password="dave-pass", calls=calls))
+    before, stored, after, again, final = report["calls"]
+    assert before["result"] == {}, before
+    assert "error" not in stored, stored
+    assert after["result"] == keys, after
+    assert again["error"]["error"] == "error-keys-already-set", again
+    assert final["result"] == keys, final
