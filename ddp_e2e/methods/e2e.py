@@ -2,7 +2,7 @@
 
 Each method checks its param shape (ddp_e2e/services/e2e_shapes.py) before the handler runs,
 checks the caller is logged in, and calls the same service function as its REST twin. The
-``METHOD_ERRORS`` table lists the error codes each method can answer; protocol/e2e/*.json and
+``METHOD_DOCS`` table lists each method's param names and error codes; protocol/e2e/*.json and
 docs/E2EE-API.md are generated from it and from the declared shapes.
 """
 
@@ -54,27 +54,32 @@ KEYCHAIN_RESULT = {
     "description": 'JSON text: {"RSA-PubKey": pk, "public_key": pk}, or "{}"',
 }
 
-#: Error codes per method (Rocket.Chat's codes; reasons in services/e2e.py ERRORS). Every method
-#: can also answer ``400 Match failed`` for params that do not fit the declared shape.
-METHOD_ERRORS: dict[str, tuple[str, ...]] = {
-    "e2e.fetchMyKeys": ("error-invalid-user",),
-    "e2e.setUserPublicAndPrivateKeys": ("error-invalid-user", "error-invalid-keys", "error-keys-already-set"),
-    "e2e.setUserPublicAndPivateKeys": ("error-invalid-user", "error-invalid-keys", "error-keys-already-set"),
-    "e2e.getUsersOfRoomWithoutKey": ("error-invalid-user", "error-invalid-room"),
-    "e2e.setRoomKeyID": ("error-invalid-user", "error-invalid-room", "error-room-e2e-key-already-exists"),
-    "e2e.updateGroupKey": ("error-invalid-user",),
-    "e2e.requestSubscriptionKeys": ("error-invalid-user",),
-    "e2e.resetOwnE2EKey": ("error-invalid-user",),
-    "e2e.acceptSuggestedGroupKey": ("error-invalid-user", "error-subscription-not-found",
-                                    "error-no-suggested-key-available"),
-    "e2e.rejectSuggestedGroupKey": ("error-invalid-user", "error-subscription-not-found",
-                                    "error-no-suggested-key-available"),
-    "addKeyToChain": ("error-invalid-user", "error-invalid-keys", "error-keys-already-set"),
-    "fetchGroupE2EKey": ("error-invalid-user", "error-invalid-room"),
-    "fetchKeychain": ("error-invalid-user",),
-    "updateGroupE2EKey": ("error-invalid-user", "error-invalid-room", "error-user-not-in-room"),
-    "emptyKeychain": ("error-invalid-user",),
-    "fetchMyKeys": ("error-invalid-user",),
+#: Per method: the API it belongs to, its param names (in order) and the error codes it can answer
+#: (Rocket.Chat's codes; reasons in services/e2e.py ERRORS). Every method can also answer
+#: ``400 Match failed`` for params that do not fit the declared shape. protocol/e2e/*.json and
+#: docs/E2EE-API.md are generated from this table and the registered shapes.
+_KEY_ERRORS = ("error-invalid-user", "error-invalid-keys", "error-keys-already-set")
+_SUGGESTION_ERRORS = ("error-invalid-user", "error-subscription-not-found", "error-no-suggested-key-available")
+METHOD_DOCS: dict[str, dict[str, Any]] = {
+    "e2e.fetchMyKeys": {"api": "current", "params": (), "errors": ("error-invalid-user",)},
+    "e2e.setUserPublicAndPrivateKeys": {"api": "current", "params": ("keyPair",), "errors": _KEY_ERRORS},
+    "e2e.setUserPublicAndPivateKeys": {"api": "current", "params": ("keyPair",), "errors": _KEY_ERRORS},
+    "e2e.getUsersOfRoomWithoutKey": {"api": "current", "params": ("rid",),
+                                     "errors": ("error-invalid-user", "error-invalid-room")},
+    "e2e.setRoomKeyID": {"api": "current", "params": ("rid", "keyID"),
+                         "errors": ("error-invalid-user", "error-invalid-room", "error-room-e2e-key-already-exists")},
+    "e2e.updateGroupKey": {"api": "current", "params": ("rid", "uid", "key"), "errors": ("error-invalid-user",)},
+    "e2e.requestSubscriptionKeys": {"api": "current", "params": (), "errors": ("error-invalid-user",)},
+    "e2e.resetOwnE2EKey": {"api": "current", "params": ("twoFactor",), "errors": ("error-invalid-user",)},
+    "e2e.acceptSuggestedGroupKey": {"api": "current", "params": ("rid",), "errors": _SUGGESTION_ERRORS},
+    "e2e.rejectSuggestedGroupKey": {"api": "current", "params": ("rid",), "errors": _SUGGESTION_ERRORS},
+    "addKeyToChain": {"api": "founding", "params": ("key",), "errors": _KEY_ERRORS},
+    "fetchMyKeys": {"api": "founding", "params": (), "errors": ("error-invalid-user",)},
+    "fetchGroupE2EKey": {"api": "founding", "params": ("rid",), "errors": ("error-invalid-user", "error-invalid-room")},
+    "fetchKeychain": {"api": "founding", "params": ("userId",), "errors": ("error-invalid-user",)},
+    "updateGroupE2EKey": {"api": "founding", "params": ("rid", "uid", "key"),
+                          "errors": ("error-invalid-user", "error-invalid-room", "error-user-not-in-room")},
+    "emptyKeychain": {"api": "founding", "params": (), "errors": ("error-invalid-user",)},
 }
 
 
@@ -205,4 +210,4 @@ def _register_founding(app: App) -> None:
         await e2e_keys.clear_user_keys(ctx.app, require_user(ctx.user_id, "emptyKeychain"))
 
 
-__all__ = ["METHOD_ERRORS", "register"]
+__all__ = ["METHOD_DOCS", "register"]

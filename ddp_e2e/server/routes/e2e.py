@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ...ddp.check import Object
 from ...services import e2e_keys, e2e_queue, e2e_rooms
 from ...services.accounts import find_user
-from ...services.e2e import e2e_error
+from ...services.e2e import ERRORS, e2e_error
 from ...services.e2e_reset import PlainError, reset_room_key_checked
 from ...services.e2e_shapes import (
     FOUNDING_KEY_PAIR_BODY,
@@ -52,43 +52,60 @@ _USERS = {"type": "array", "items": {"type": "object", "properties": {
     "_id": _STR, "e2e": {"type": "object", "properties": {"public_key": _STR}, "additionalProperties": False}},
     "required": ["_id", "e2e"], "additionalProperties": False}}
 
-#: (verb, route) -> result schema and error codes. ``invalid-params`` (400) and 401 without
-#: credentials apply to every route.
+#: ``users.resetE2EKey`` for another user: Rocket.Chat's message when the user is not found.
+USER_NOT_FOUND = 'The required "userId" or "username" param provided does not match any users'
+
+
+def meteor(code: str) -> dict[str, Any]:
+    """A Meteor.Error as REST answers it: 400 with ``errorType``."""
+    return {"status": 400, "errorType": code, "error": f"{ERRORS[code]} [{code}]"}
+
+
+def plain(status: int, code: str) -> dict[str, Any]:
+    """A plain Error / forbidden() as REST answers it: no ``errorType``."""
+    return {"status": status, "error": code}
+
+
+_KEY_ERRORS = [meteor("error-invalid-keys"), meteor("error-keys-already-set")]
+_SUGGESTION_ERRORS = [meteor("error-subscription-not-found"), meteor("error-no-suggested-key-available")]
+
+#: (verb, route) -> API, result schema and errors (besides 401 without credentials and 400
+#: ``invalid-params``, which every route can answer).
 ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
-    ("GET", "e2e.fetchMyKeys"): {"result": _ok_with(_KEYS), "errors": ()},
-    ("GET", "e2e.getUsersOfRoomWithoutKey"): {"result": _ok_with({"users": _USERS}, ("users",)),
-                                              "errors": ("error-invalid-room",)},
-    ("POST", "e2e.setRoomKeyID"): {"result": _OK,
-                                   "errors": ("error-invalid-room", "error-room-e2e-key-already-exists")},
-    ("POST", "e2e.setUserPublicAndPrivateKeys"): {"result": _OK,
-                                                  "errors": ("error-invalid-keys", "error-keys-already-set")},
-    ("POST", "e2e.setUserPublicAndPivateKeys"): {"result": _OK,
-                                                 "errors": ("error-invalid-keys", "error-keys-already-set")},
-    ("POST", "e2e.updateGroupKey"): {"result": _OK, "errors": ()},
-    ("POST", "e2e.acceptSuggestedGroupKey"): {"result": _OK, "errors": (
-        "error-subscription-not-found", "error-no-suggested-key-available")},
-    ("POST", "e2e.rejectSuggestedGroupKey"): {"result": _OK, "errors": (
-        "error-subscription-not-found", "error-no-suggested-key-available")},
+    ("GET", "e2e.fetchMyKeys"): {"api": "both", "result": _ok_with(_KEYS), "errors": []},
+    ("GET", "e2e.getUsersOfRoomWithoutKey"): {"api": "current", "result": _ok_with({"users": _USERS}, ("users",)),
+                                              "errors": [meteor("error-invalid-room")]},
+    ("POST", "e2e.setRoomKeyID"): {"api": "current", "result": _OK, "errors": [
+        meteor("error-invalid-room"), meteor("error-room-e2e-key-already-exists")]},
+    ("POST", "e2e.setUserPublicAndPrivateKeys"): {"api": "current", "result": _OK, "errors": _KEY_ERRORS},
+    ("POST", "e2e.setUserPublicAndPivateKeys"): {"api": "current", "result": _OK, "errors": _KEY_ERRORS},
+    ("POST", "e2e.updateGroupKey"): {"api": "current", "result": _OK, "errors": []},
+    ("POST", "e2e.acceptSuggestedGroupKey"): {"api": "current", "result": _OK, "errors": _SUGGESTION_ERRORS},
+    ("POST", "e2e.rejectSuggestedGroupKey"): {"api": "current", "result": _OK, "errors": _SUGGESTION_ERRORS},
     ("GET", "e2e.fetchUsersWaitingForGroupKey"): {
-        "result": _ok_with({"usersWaitingForE2EKeys": _WAITING}, ("usersWaitingForE2EKeys",)), "errors": ()},
-    ("POST", "e2e.provideUsersSuggestedGroupKeys"): {"result": _OK, "errors": ()},
-    ("POST", "e2e.resetRoomKey"): {"result": _OK, "errors": (
-        "403 error-not-allowed", "error-e2e-key-reset-in-progress", "error-not-allowed",
-        "error-e2e-key-reset-failed")},
-    ("POST", "users.resetE2EKey"): {"result": _OK, "errors": ("error-not-allowed", "error-invalid-user")},
-    ("GET", "e2e.fetchGroupE2EKey"): {"result": _ok_with({"E2EKey": _STR}), "errors": ("error-invalid-room",)},
-    ("GET", "e2e.fetchKeychain"): {"result": _ok_with({"RSA-PubKey": _STR, "public_key": _STR}), "errors": ()},
-    ("POST", "e2e.addKeyToChain"): {"result": _OK, "errors": ("error-invalid-keys", "error-keys-already-set")},
-    ("POST", "e2e.emptyKeychain"): {"result": _OK, "errors": ()},
+        "api": "current", "result": _ok_with({"usersWaitingForE2EKeys": _WAITING}, ("usersWaitingForE2EKeys",)),
+        "errors": []},
+    ("POST", "e2e.provideUsersSuggestedGroupKeys"): {"api": "current", "result": _OK, "errors": []},
+    ("POST", "e2e.resetRoomKey"): {"api": "current", "result": _OK, "errors": [
+        plain(403, "error-not-allowed"), plain(400, "error-e2e-key-reset-in-progress"),
+        plain(400, "error-not-allowed"), plain(400, "error-e2e-key-reset-failed")]},
+    ("POST", "users.resetE2EKey"): {"api": "current", "result": _OK, "errors": [
+        meteor("error-not-allowed"),
+        {"status": 400, "errorType": "error-invalid-user", "error": f"{USER_NOT_FOUND} [error-invalid-user]"}]},
+    ("GET", "e2e.fetchGroupE2EKey"): {"api": "founding", "result": _ok_with({"E2EKey": _STR}),
+                                      "errors": [meteor("error-invalid-room")]},
+    ("GET", "e2e.fetchKeychain"): {"api": "founding", "result": _ok_with({"RSA-PubKey": _STR, "public_key": _STR}),
+                                   "errors": []},
+    ("POST", "e2e.addKeyToChain"): {"api": "founding", "result": _OK, "errors": _KEY_ERRORS},
+    ("POST", "e2e.emptyKeychain"): {"api": "founding", "result": _OK, "errors": []},
     ("POST", "e2e.updateGroupE2EKey"): {
+        "api": "founding",
         "result": {"type": "object", "description": "the subscription fields (see the DDP method) plus success",
                    "properties": {"_id": _STR, "rid": _STR, "success": {"const": True}},
                    "required": ["_id", "rid", "success"]},
-        "errors": ("error-invalid-room", "error-user-not-in-room")},
+        "errors": [meteor("error-invalid-room"), meteor("error-user-not-in-room")]},
 }
 
-#: ``users.resetE2EKey`` for another user: Rocket.Chat's message when the user is not found.
-USER_NOT_FOUND = 'The required "userId" or "username" param provided does not match any users'
 
 
 def register(app: App) -> None:
