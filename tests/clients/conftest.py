@@ -13,12 +13,15 @@ import json
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import RunningServer, start_server
 
 CLIENTS_DIR = Path(__file__).resolve().parent
 NODE = shutil.which("node")
@@ -86,3 +89,34 @@ def _run_driver(script: str, config: dict[str, Any], timeout: float = 60.0) -> D
 def run_driver(node_clients: Path) -> Callable[..., DriverRun]:
     """`run_driver(script, config, timeout=60)` -> DriverRun, with node_modules in place."""
     return _run_driver
+
+
+def _stop_server(srv: RunningServer) -> None:
+    """Stop a server from ``start_server`` and release its pipes.
+
+    ``RunningServer.stop`` leaves the subprocess pipes open, which `-W error` turns into a
+    ResourceWarning failure in whatever test runs next. After the process is gone its reader
+    threads reach EOF; wait for them, then close the pipes. (Remove once tests/conftest.py
+    closes them itself.)
+    """
+    srv.stop()
+    for t in threading.enumerate():
+        if t.name.endswith(("(read_stdout)", "(read_stderr)")):
+            t.join(10)
+    for pipe in (srv.process.stdout, srv.process.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+@pytest.fixture(scope="session")
+def stop_server() -> Callable[[RunningServer], None]:
+    """The clean stop above, for module fixtures that start their own server."""
+    return _stop_server
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RunningServer]:
+    """The shared demo server (as tests/conftest.py's), stopped with its pipes closed."""
+    srv = start_server()
+    yield srv
+    _stop_server(srv)

@@ -35,11 +35,11 @@ WAIT = 10.0  # generous upper bound for anything that should happen
 
 
 @pytest.fixture(scope="module")
-def hb_server() -> Iterator[Any]:
+def hb_server(stop_server: Any) -> Iterator[Any]:
     """Our server with heartbeats short enough to observe inside a test."""
     srv = start_server("--heartbeat-interval", str(INTERVAL), "--heartbeat-timeout", str(TIMEOUT))
     yield srv
-    srv.stop()
+    stop_server(srv)
 
 
 class PyDDP:
@@ -61,6 +61,9 @@ class PyDDP:
         self.ping_events = [threading.Event() for _ in range(3)]
 
         sock = self.client.ddpsocket
+        # ws4py's close_connection() skips close() when shutdown() raises (peer already gone)
+        # and then drops its reference: keep one so close() below can always release the fd.
+        self.raw_socket = sock.sock
         original_send = sock.send
 
         def send(msg: dict[str, Any]) -> None:
@@ -128,6 +131,7 @@ class PyDDP:
         thread = getattr(self.client.ddpsocket, "_th", None)
         if thread is not None:
             thread.join(WAIT)
+        self.raw_socket.close()
 
     def sent_msgs(self, kind: str) -> list[dict[str, Any]]:
         with self.lock:
