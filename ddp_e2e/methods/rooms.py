@@ -20,6 +20,7 @@ from ..ddp.check import (
     ObjectIncluding,
     OneOf,
     Optional,
+    Where,
 )
 from ..services import rooms, rooms_membership, rooms_queries, rooms_settings
 
@@ -38,7 +39,11 @@ MAX_DM_PARAMS = 32
 
 ADD_USERS = ObjectIncluding({"rid": RID, "users": MEMBERS})
 REMOVE_USER = ObjectIncluding({"rid": RID, "username": USERNAME})
-SETTINGS = OneOf(MaxLenString(64), AnyObject())
+#: A setting name, or ``{name: value}``; a ``$``-key is an operator object, never a setting name.
+SETTINGS = OneOf(MaxLenString(64), Where(
+    lambda v: isinstance(v, dict) and all(isinstance(k, str) and not k.startswith("$") for k in v),
+    "an object of room settings", {"type": "object"},
+))
 ROOM_RESULT = {"type": "object", "required": ["rid"], "properties": {"rid": {"type": "string"}}}
 
 

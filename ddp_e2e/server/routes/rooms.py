@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...ddp.check import AnyObject, ArrayOf, Boolean, MaxLenString, Object, ObjectIncluding, OneOf, Optional
-from ...ddp.errors import MeteorError
+from ...ddp.errors import MatchError, MeteorError
 from ...methods.rooms import MEMBERS, RID, ROOM_NAME, USERNAME
 from ...services import rooms, rooms_membership, rooms_queries, rooms_settings
 from ...services.accounts import find_user
@@ -122,6 +122,8 @@ def register(app: App) -> None:
     async def save_settings(req: RestRequest) -> dict[str, Any]:
         """``{rid, <setting>: value, ...}``; returns ``{rid}``."""
         settings = {k: v for k, v in req.body.items() if k != "rid"}
+        if any(k.startswith("$") for k in settings):
+            raise MatchError("body: operator key")
         result = await rooms_settings.save_room_settings(req.app, req.user_id, req.body["rid"], settings)
         return {"rid": result["rid"]}
 
