@@ -188,7 +188,7 @@ def _register_founding(app: App) -> None:
 
     @r.method("fetchGroupE2EKey", Rid, result={"type": "string", "description": "absent when unset"})
     async def fetch_group_key(ctx: MethodContext, rid: str) -> str | None:
-        """Founding API: the caller's own wrapped room key (E2EKey) for the room."""
+        """Founding API: the caller's own wrapped room key for the room (E2EKey, else its suggestion)."""
         uid = require_user(ctx.user_id, "fetchGroupE2EKey")
         return await e2e_rooms.fetch_group_e2e_key(ctx.app, uid, rid, "fetchGroupE2EKey")
 

@@ -115,10 +115,20 @@ async def update_group_e2e_key(app: App, user_id: str, rid: str, uid: str, key: 
 
 
 async def fetch_group_e2e_key(app: App, user_id: str, rid: str, method: str) -> str | None:
-    """The founding ``fetchGroupE2EKey``: the caller's own ``E2EKey`` for ``rid`` (None if unset)."""
+    """The founding ``fetchGroupE2EKey``: the caller's own ``E2EKey`` for ``rid``, else its suggestion.
+
+    A founding client has no accept step: another member's key reaches it as the
+    ``E2ESuggestedKey`` the current API writes, which it reads here (its own subscription, so
+    nothing leaks) and, once it has checked the key opens, stores as its own with
+    ``updateGroupE2EKey(rid, self, key)``. Its ``E2EKey`` is never written by anyone else.
+    None when neither is set.
+    """
     sub = await member_subscription(app, rid, user_id, method)
-    key = sub.get("E2EKey")
-    return key if isinstance(key, str) else None
+    for field in ("E2EKey", "E2ESuggestedKey"):
+        key = sub.get(field)
+        if isinstance(key, str) and key:
+            return key
+    return None
 
 
 async def handle_suggested_group_key(app: App, user_id: str, rid: str, action: str, method: str) -> None:

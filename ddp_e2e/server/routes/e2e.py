@@ -230,7 +230,7 @@ def _register_founding(app: App) -> None:
 
     @rest.route("GET", "e2e.fetchGroupE2EKey", query=Object({"rid": Rid}))
     async def fetch_group_key(req: RestRequest) -> dict[str, Any]:
-        """Founding API: the caller's own wrapped room key ({} when unset)."""
+        """Founding API: the caller's own wrapped room key, else its suggestion ({} when neither)."""
         key = await e2e_rooms.fetch_group_e2e_key(req.app, _uid(req), req.query["rid"], "fetchGroupE2EKey")
         return {"E2EKey": key} if key is not None else {}
 
