@@ -35,6 +35,7 @@ ROOT = HERE.parent
 TICK = os.sysconf("SC_CLK_TCK")
 DEFAULT_USERS = "alice:alice-pass,bob:bob-pass,carol:carol-pass,dave:dave-pass"
 RATIO_TARGET = 0.7
+QUIET_PCT = 25.0  # a repetition is "quiet" when other processes used less than this % of a core
 P99_TARGET_US = 20_000
 
 
@@ -174,6 +175,13 @@ def summarize(results: list[dict]) -> dict:
     summary["ratio_cpu_efficiency"] = statistics.median(
         e["server_cpu_us_per_rt"] / d["server_cpu_us_per_rt"] for e, d in pairs)
     summary["ratio_rps_per_rep"] = [round(d["rps"] / e["rps"], 3) for e, d in pairs]
+    # On a shared machine, repetitions where other processes kept a core busy distort raw
+    # throughput; keep the ratio over the quiet ones too, when some were quiet and some not.
+    quiet = [(e, d) for e, d in pairs if max(e["others_cpu_pct"], d["others_cpu_pct"]) < QUIET_PCT]
+    if quiet and len(quiet) < len(pairs):
+        summary["quiet_reps"] = len(quiet)
+        summary["ratio_rps_quiet"] = statistics.median(d["rps"] / e["rps"] for e, d in quiet)
+        summary["p99_us_quiet"] = statistics.median(d["p99_us"] for _, d in quiet)
     return summary
 
 
@@ -197,6 +205,10 @@ def report(summary: dict, args: argparse.Namespace, pinning: str) -> bool:
     if noise > 15:
         print(f"note: other processes used ~{noise:.0f}% of a core during the windows; "
               "trust the CPU-per-round-trip ratio more than raw throughput")
+    if "quiet_reps" in summary:
+        print(f"quiet repetitions only (others < {QUIET_PCT:.0f}% of a core, {summary['quiet_reps']} of "
+              f"{args.reps}): ratio {summary['ratio_rps_quiet']:.2f}, "
+              f"ddp-e2e p99 {summary['p99_us_quiet'] / 1000:.2f} ms")
     ok = ratio >= RATIO_TARGET and d["p99_us"] < P99_TARGET_US
     print(f"targets: {'met' if ok else 'NOT met'}")
     return ok
