@@ -78,8 +78,10 @@ async def fetch_keychain(app: App, caller_id: str, user_id: str) -> dict[str, st
     """``{public_key}`` of ``user_id``, never the private key; ``{}`` when there is none to give.
 
     A public key is only given to the user themself and to people who share a room with them
-    (the founding client fetched keys of room members); anyone else, an unknown user and a user
-    without keys all get ``{}``, so the answer does not tell whether the user exists.
+    that can be encrypted (a direct room or a private group: the founding client fetched the
+    keys of an encrypted room's members; public channels cannot be encrypted and everyone is in
+    GENERAL). Anyone else, an unknown user and a user without keys all get ``{}``, so the answer
+    does not tell whether the user exists.
     """
     if user_id != caller_id and not await _share_a_room(app, caller_id, user_id):
         return {}
@@ -99,7 +101,8 @@ def keychain_text(keys: dict[str, str]) -> str:
 
 
 async def _share_a_room(app: App, a: str, b: str) -> bool:
-    mine = await app.store.subscriptions.find({"u._id": a}, {"rid": 1}).to_list(None)
+    """Whether ``a`` and ``b`` are both members of some direct room or private group."""
+    mine = await app.store.subscriptions.find({"u._id": a, "t": {"$in": ["d", "p"]}}, {"rid": 1}).to_list(None)
     rids = [s["rid"] for s in mine]
     if not rids:
         return False
