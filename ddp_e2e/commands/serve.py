@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
+from typing import Any
 
 from ..config import Settings, parse_setting_value
 
@@ -64,19 +65,42 @@ async def serve(settings: Settings) -> int:
     )
     server = uvicorn.Server(config)
     loop = asyncio.get_running_loop()
+    core = getattr(asgi, "server", None) or asgi.state.server
+    closing: list[asyncio.Task[None]] = []
+
+    async def close_then_exit() -> None:
+        # DDP sockets get their 1001 close frame first: left to uvicorn, they would be cut with 1012
+        # (and SockJS clients would get no c[...] frame) before the app's shutdown ever ran.
+        try:
+            await core.close_connections(1001, "server shutting down")
+        finally:
+            server.should_exit = True
+
+    def on_signal() -> None:
+        if closing:  # a second signal: stop waiting for anything
+            server.force_exit = True
+            return
+        closing.append(loop.create_task(close_then_exit()))
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+        loop.add_signal_handler(sig, on_signal)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            await task
-            return 1
-        await asyncio.sleep(0.01)
-    sock = server.servers[0].sockets[0]
-    host, port = sock.getsockname()[:2]
-    print(f"listening on ws://{host}:{port}/websocket", flush=True)
-    await task
+
+    uvicorn_startup = server.startup
+
+    async def startup_then_announce(sockets: Any = None) -> None:
+        await uvicorn_startup(sockets=sockets)
+        if server.started:  # bound: scripts read the port from this one line
+            host, port = server.servers[0].sockets[0].getsockname()[:2]
+            print(f"listening on ws://{host}:{port}/websocket", flush=True)
+
+    server.startup = startup_then_announce  # type: ignore[method-assign]
+    try:
+        # awaited here, not in a task: uvicorn reports a failed startup (port in use, bad fixtures)
+        # with sys.exit(), which inside a task also left "Task exception was never retrieved"
+        await server.serve()
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) and e.code else 1
     return 0
 
 

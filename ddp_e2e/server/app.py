@@ -53,15 +53,23 @@ class Server:
         self._ticker = asyncio.create_task(self._tick_forever())
         self.started.set()
 
+    async def close_connections(self, code: int = 1001, reason: str = "server shutting down") -> None:
+        """Send every DDP connection its close frame and wait (3 s at most) until they are out.
+
+        The CLI calls this on SIGINT/SIGTERM *before* uvicorn's own shutdown, which would
+        otherwise cut every WebSocket with 1012 first.
+        """
+        for conn in list(self.connections):
+            conn.session.close(code, reason)
+        writers = [c._writer for c in self.connections if c._writer is not None]
+        if writers:
+            await asyncio.wait(writers, timeout=3)
+
     async def shutdown(self) -> None:
         """Close every DDP connection with a proper close frame, then the store."""
         if self._ticker is not None:
             self._ticker.cancel()
-        for conn in list(self.connections):
-            conn.session.close(1001, "server shutting down")
-        writers = [c._writer for c in self.connections if c._writer is not None]
-        if writers:
-            await asyncio.wait(writers, timeout=3)
+        await self.close_connections()
         if self.app is not None:
             await self.app.store.close()
 
