@@ -29,8 +29,9 @@ ALLOWED_EDITED_FIELDS = frozenset({"tshow", "msg", "content", "e2eMentions"})
 
 
 def _same(new: Any, old: Any) -> bool:
-    """JavaScript ``===`` for what a client can send: objects and arrays are never identical."""
-    if isinstance(new, dict | list) or isinstance(old, dict | list):
+    """JavaScript ``===`` for what a client can send: objects, arrays and Dates are never identical."""
+    primitives = (str, int, float, bool, type(None))
+    if not isinstance(new, primitives) or not isinstance(old, primitives):
         return False
     return type(new) is type(old) and new == old
 

@@ -17,6 +17,7 @@ from ..ddp.check import (
     MaxLenString,
     Maybe,
     Object,
+    ObjectIncluding,
     OneOf,
     Optional,
     String,
@@ -103,9 +104,10 @@ REST_MESSAGE = Object({
     "e2eMentions": Maybe(E2E_MENTIONS),
 })
 
-#: DDP ``updateMessage(message)``: ``_id`` required; the keys an edit may change are typed, and any
-#: other key must equal the stored value (upstream's ``error-invalid-update-key`` rule).
-UPDATE_MESSAGE = Object({
+#: DDP ``updateMessage(message)``: ``_id`` required and the keys an edit may change typed. Any other
+#: key must equal the stored value (upstream's ``error-invalid-update-key`` rule); it is compared,
+#: never stored and never used in a query.
+UPDATE_MESSAGE = ObjectIncluding({
     "_id": String,
     "rid": Optional(String),
     "msg": Optional(String),
