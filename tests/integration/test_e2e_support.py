@@ -37,7 +37,8 @@ from tests.integration.test_rooms_support import (
 
 __all__ = [
     "User", "call_error", "client", "demo", "e2e_group", "inproc_fixture", "key_texts", "listen_user",
-    "new_user", "rest", "rest_headers", "room_of", "run", "server_fixture", "set_keys", "subscription_of",
+    "new_user", "on_server", "rc_settings", "rest", "rest_headers", "room_of", "run", "server_fixture", "set_keys",
+    "subscription_of",
     "unique", "wait_event", "wrapped",
 ]
 
@@ -76,18 +77,32 @@ async def e2e_group(owner: DDPClient, members: list[User], *, encrypted: bool = 
     return res["rid"]
 
 
+def rc_settings(**rocketchat: Any) -> Settings:
+    """Settings with the demo fixtures and the given Rocket.Chat settings (``E2E_Enable=False``...)."""
+    settings = Settings(fixtures=str(DEMO), bcrypt_rounds=4)  # fast sign-ups; hashing is not under test
+    for name, value in rocketchat.items():
+        settings.set(name, value)
+    return settings
+
+
 def inproc_fixture(**rocketchat: Any) -> Any:
     """A module-scoped ``srv`` fixture: the in-process server with Rocket.Chat settings overridden."""
 
     @pytest.fixture(scope="module", name="srv")
     def _srv() -> Iterator[InProcServer]:
-        settings = Settings(fixtures=str(DEMO))
-        for name, value in rocketchat.items():
-            settings.set(name, value)
-        with InProcServer.running(settings) as srv:
+        with InProcServer.running(rc_settings(**rocketchat)) as srv:
             yield srv
 
     return _srv
+
+
+def on_server(srv: InProcServer, fn: Callable[[], T]) -> T:
+    """Run a plain function on the in-process server's loop thread (where its state lives)."""
+
+    async def value() -> T:
+        return fn()
+
+    return srv.run(value)
 
 
 # ------------------------------------------------------------------ the reset lock (no server)
