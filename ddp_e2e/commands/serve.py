@@ -28,8 +28,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--random-seed", type=int, default=None, help="seed server ids (reproducible runs)")
     p.add_argument("--record", default=None, metavar="DIR", help="write every connection to DIR as JSONL")
     p.add_argument("--record-secrets", action="store_true", help="keep passwords/tokens in recordings")
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                   help="import MODULE before serving and call its install(settings), if any; for test-only "
+                   "variants such as tests.replay.broken_drop_updated (repeatable; never loaded by default)")
     p.add_argument("--log-level", default=None)
     p.set_defaults(run=run)
+
+
+def load_plugins(names: list[str], settings: Settings) -> None:
+    """Import each plugin module and let it change the server before it starts.
+
+    Plugins exist so tests can start deliberately broken variants (a server that drops
+    ``updated``, one that leaks a private key) through the real CLI; nothing is loaded unless
+    ``--plugin`` names it.
+    """
+    import importlib
+
+    for name in names:
+        module = importlib.import_module(name)
+        install = getattr(module, "install", None)
+        if callable(install):
+            install(settings)
+        log.warning("plugin loaded", extra={"plugin": name})
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -109,6 +129,11 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     setup_logging(settings.log_level)
+    try:
+        load_plugins(args.plugin, settings)
+    except ImportError as e:
+        print(f"ddp-e2e serve: cannot load plugin: {e}", file=sys.stderr)
+        return 2
     try:
         import uvloop
 
