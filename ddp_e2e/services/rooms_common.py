@@ -129,14 +129,12 @@ async def delete_subscription(app: App, sub: dict[str, Any]) -> None:
     subscription_changed(app, "removed", publish_subscription({**sub, "_updatedAt": now}))
 
 
-async def announce_room(app: App, action: str, rid: str, extra_user_ids: tuple[str, ...] = ()) -> dict[str, Any] | None:
-    """``rooms-changed`` with the current room to every member (and ``extra_user_ids``)."""
+async def announce_room(app: App, action: str, rid: str) -> dict[str, Any] | None:
+    """``rooms-changed`` with the current room to every member."""
     room = await app.store.rooms.find_one({"_id": rid})
     if room is None:
         return None
-    users = await member_ids(app, rid)
-    users += [u for u in extra_user_ids if u not in users]
-    room_changed(app, action, publish_room(room), users)
+    room_changed(app, action, publish_room(room), await member_ids(app, rid))
     return room
 
 
