@@ -15,7 +15,9 @@ import asyncio
 import sys
 from typing import Any
 
-from ..client.flows import E2EEUser, Profile
+from ..client.crypto import E2EECryptoError
+from ..client.flows import E2EEUser, Profile, RestCallError
+from ..ddp.errors import MeteorError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -137,4 +139,7 @@ def run(args: argparse.Namespace) -> int:
         return asyncio.run(demo(args.url, users, args.profile, args.room))
     except (OSError, ConnectionError) as exc:
         print(f"ddp-e2e demo: cannot reach {args.url}: {exc}", file=sys.stderr)
+        return 1
+    except (MeteorError, RestCallError, E2EECryptoError) as exc:
+        print(f"ddp-e2e demo: the server refused a step: {exc}", file=sys.stderr)
         return 1
