@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 
@@ -165,3 +166,26 @@ def test_wrong_password_answers_do_not_tell_whether_the_user_exists(srv: InProcS
         await raw.ws.close()
 
     run(main())
+
+
+def test_rest_method_call_survives_hostile_messages(srv: InProcServer) -> None:
+    before = srv.dump()
+
+    def message(params: str) -> dict[str, str]:
+        return {"message": '{"msg":"method","id":"1","method":"ddp-e2e.echo","params":[' + params + "]}"}
+
+    with httpx.Client(base_url=srv.http_url + "/api/v1") as http:
+        anon = "/method.callAnon/ddp-e2e.echo"
+        for params in ("[" * 990 + '{"$date":1}' + "]" * 990, "[" * 1100 + "]" * 1100, "NaN", '{"$type":"x","$value":1}'):
+            r = http.post(anon, json=message(params))
+            assert r.status_code == 400 and r.json()["errorType"] == "invalid-params", (params[:20], r.text)
+        r = http.post(anon, json=message("[" * 300 + "]" * 300))  # parses, but no EJSON text can carry it back
+        assert r.status_code == 200 and orjson.loads(r.json()["message"]) == {
+            "msg": "result", "id": "1", "error": {"isClientSafe": True, "error": 500, "reason": "Internal server error",
+                                                  "message": "Internal server error [500]", "errorType": "Meteor.Error"}}
+        r = http.post(anon, content=b'{"message": ' + b"[" * 2000 + b"]" * 2000 + b"}")
+        assert r.status_code == 400 and r.json()["errorType"] == "invalid-params"
+        r = http.post(anon, json={"message": "x" * ((1 << 20) + 1)})
+        assert r.status_code == 413
+    assert srv.logs.tracebacks() == []
+    assert srv.dump() == before

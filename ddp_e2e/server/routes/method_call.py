@@ -7,6 +7,7 @@ the same param checks, and the answer is the EJSON text of the DDP ``result``.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -14,11 +15,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...ddp import ejson
+from ...ddp.errors import internal_error
 from ...dispatch import JSON_NULL, ConnectionInfo, MethodContext, call_method, ensure_error
 from ..rest import authenticate, json_response, unauthorized
 
 if TYPE_CHECKING:
     from ...app import App
+
+log = logging.getLogger("ddp_e2e.method_call")
 
 
 def _bad(message: str) -> Response:
@@ -44,15 +48,13 @@ def _endpoint(app: App, *, anonymous: bool) -> Any:
             return json_response({"success": False, "error": "Request entity too large"}, 413)
         try:
             body = ejson.loads(raw) if raw else None
-        except ejson.EJSONError:
-            return _bad("Invalid JSON body")
-        except ValueError:
+        except (ValueError, RecursionError):  # EJSONError is a ValueError; nesting past what we walk
             return _bad("Invalid JSON body")
         if not isinstance(body, dict) or not isinstance(body.get("message"), str):
             return _bad("Match error: body.message must be a string [invalid-params]")
         try:
             msg = ejson.loads(body["message"])
-        except ValueError:
+        except (ValueError, RecursionError):
             return _bad("Match error: message is not EJSON [invalid-params]")
         if (
             not isinstance(msg, dict)
@@ -82,6 +84,11 @@ def _endpoint(app: App, *, anonymous: bool) -> Any:
         else:
             if result is not None:
                 out["result"] = None if result is JSON_NULL else result
-        return json_response({"message": ejson.dumps(out), "success": True})
+        try:
+            text = ejson.dumps(out)
+        except (ejson.EJSONError, RecursionError) as exc:  # a result EJSON cannot carry: 500, as over DDP
+            log.warning("method.call result not encodable", extra={"method": name, "error": type(exc).__name__})
+            text = ejson.dumps({"msg": "result", "id": out["id"], "error": internal_error().to_wire()})
+        return json_response({"message": text, "success": True})
 
     return endpoint
