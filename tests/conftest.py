@@ -30,6 +30,7 @@ class RunningServer:
     port: int
     process: subprocess.Popen[str]
     stderr_lines: list[str] = field(default_factory=list)
+    readers: list[threading.Thread] = field(default_factory=list)
 
     @property
     def ws_url(self) -> str:
@@ -50,6 +51,11 @@ class RunningServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+        for t in self.readers:  # the readers end at EOF; then the pipes can be closed
+            t.join(5)
+        for pipe in (self.process.stdout, self.process.stderr):
+            if pipe is not None and not pipe.closed:
+                pipe.close()
         return self.process.returncode
 
 
@@ -79,12 +85,15 @@ def start_server(*extra: str, fixtures: str | None = str(FIXTURES), timeout: flo
         for line in proc.stderr:
             errors.append(line)
 
-    threading.Thread(target=read_stdout, daemon=True).start()
-    threading.Thread(target=read_stderr, daemon=True).start()
+    readers = [threading.Thread(target=read_stdout, daemon=True), threading.Thread(target=read_stderr, daemon=True)]
+    for t in readers:
+        t.start()
+    srv = RunningServer("", 0, proc, errors, readers)
     if not ready.wait(timeout) or "port" not in found:
-        proc.kill()
+        srv.stop(signal.SIGKILL)
         raise RuntimeError("server did not start:\n" + "".join(errors[-40:]))
-    return RunningServer(found["host"], int(found["port"]), proc, errors)
+    srv.host, srv.port = found["host"], int(found["port"])
+    return srv
 
 
 @pytest.fixture(scope="module")
