@@ -103,6 +103,7 @@ class _Run:
             self.vars[role] = user.username
             self.vars[f"{role}.username"] = user.username
             self.vars[f"{role}.password"] = user.password
+            self.vars[f"{role}.password_sha256"] = hashlib.sha256(user.password.encode()).hexdigest()
         for key, value in scenario.variables.items():
             self.vars[key] = substitute(value, self.vars)
 
@@ -199,12 +200,16 @@ def _pattern_msg(pattern: Any) -> Any:
 
 
 def _closest(sock: ScenarioSocket, patterns: list[Any]) -> str:
+    """Name the pattern nothing matched and the received frame that came closest to it."""
     pending = [m for m in sock.messages if not m.consumed and not _is_heartbeat(m, patterns)]
+    missing = next((p for p in patterns if not any(not match(p, m.value, {}) for m in pending)), patterns[0])
+    lead = f"nothing matched {_show(missing)}; " if len(patterns) > 1 else ""
     if not pending:
-        return "no unconsumed message was received"
-    best = min(((len(match(patterns[0], m.value, {})), i, m) for i, m in enumerate(pending)), key=lambda x: x[:2])
-    problems = match(patterns[0], best[2].value, {})
-    return f"closest frame {best[2].text} differs at {'; '.join(map(str, problems[:3]))} ({len(pending)} unconsumed)"
+        return lead + "no unconsumed message was received"
+    best = min(((len(match(missing, m.value, {})), i, m) for i, m in enumerate(pending)), key=lambda x: x[:2])
+    problems = match(missing, best[2].value, {})
+    return (f"{lead}closest frame {best[2].text} differs at {'; '.join(map(str, problems[:3]))} "
+            f"({len(pending)} unconsumed)")
 
 
 async def _call(run: _Run, step: Step) -> None:
