@@ -76,6 +76,9 @@ async def _update_thread_parent(app: App, message: dict[str, Any], sender_id: st
     parent_id = message.get("tmid")
     if not parent_id:
         return
+    parent = await app.store.messages.find_one({"_id": parent_id}, {"rid": 1})
+    if parent is None or parent.get("rid") != message["rid"]:
+        return  # a thread lives in one room: never touch a message of another room
     await app.store.messages.update_one(
         {"_id": parent_id},
         {"$inc": {"tcount": 1}, "$set": {"tlm": message["ts"], "_updatedAt": app.now()},

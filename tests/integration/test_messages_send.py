@@ -342,6 +342,26 @@ def test_threads_update_the_parent_and_not_the_room(server):
     asyncio.run(main())
 
 
+def test_thread_parent_in_a_foreign_room_is_never_touched(server):
+    async def main():
+        alice, bob, carol = [await new_user(server, n) for n in ("al", "bo", "ca")]
+        async with connected(server, alice, bob, carol) as (a, _b, c):
+            rid = await group(a, [bob])
+            hidden = await group(c, [])
+            foreign = await c.call("sendMessage", {"rid": hidden, "msg": "carol's"})
+            # DDP: the parent's room wins, and alice may not write there
+            err = await call_error(a, "sendMessage", {"rid": rid, "msg": "x", "tmid": foreign["_id"]})
+            assert err.error == "error-not-allowed"
+            # REST postMessage: the reply lands in alice's room, the foreign parent stays as it was
+            res = rest(server, "POST", "chat.postMessage", rest_headers(server, alice),
+                       json={"roomId": rid, "text": "reply", "tmid": foreign["_id"]})
+            assert res.status_code == 200, res.text
+            assert await c.call("getSingleMessage", foreign["_id"]) == foreign
+            assert [m["_id"] for m in await history(c, hidden)] == [foreign["_id"]]
+
+    asyncio.run(main())
+
+
 def test_send_rate_limit_and_exemption(server):
     async def main():
         alice = await new_user(server, "al")
