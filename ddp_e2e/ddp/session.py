@@ -105,6 +105,10 @@ class Session:
         """A frame already encoded (stream events are encoded once for all subscribers)."""
         self._emit_text(text)
 
+    def _updated(self, method_id: str) -> None:
+        """``updated`` for one method, built without a dict round trip (one per method call)."""
+        self._emit_text('{"msg":"updated","methods":[' + orjson.dumps(method_id).decode() + "]}")
+
     def emit_data(self, msgs: list[dict[str, Any]]) -> None:
         """Merge-box output of a subscription; held back while a login re-run computes its diff."""
         if self._suppress_data:
@@ -296,13 +300,13 @@ class Session:
         )
         if name not in self.app.registry.methods:
             self.send({"msg": "result", "id": mid, "error": MeteorError(404, f"Method '{name}' not found").to_wire()})
-            self.send({"msg": "updated", "methods": [mid]})
+            self._updated(mid)
             return
         try:
             result = await call_method(ctx, name, params)
         except Exception as exc:  # every failure becomes exactly one result + one updated
             err = ensure_error(exc, where=f"method {name}")
-            self.send({"msg": "updated", "methods": [mid]})
+            self._updated(mid)
             self.send({"msg": "result", "id": mid, "error": err.to_wire()})
             return
         reply: dict[str, Any] = {"msg": "result", "id": mid}
@@ -313,7 +317,7 @@ class Session:
         except (ejson.EJSONError, RecursionError) as exc:  # a result EJSON cannot carry is a 500
             log.warning("method result not encodable", extra={"method": name, "error": type(exc).__name__})
             text = ejson.encode_message({"msg": "result", "id": mid, "error": internal_error().to_wire()})
-        self.send({"msg": "updated", "methods": [mid]})
+        self._updated(mid)
         self._emit_text(text)
 
     async def _sub(self, msg: dict[str, Any], raw: dict[str, Any]) -> None:

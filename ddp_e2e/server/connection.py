@@ -58,6 +58,8 @@ class DdpConnection:
         self._drainer: asyncio.Task[None] | None = None
         self._socket_closed = False
         self._direct = direct_writer(getattr(ws, "_send", None))
+        # The raw ASGI receive: Starlette's wrapper only re-checks states the loop already knows.
+        self._receive = getattr(ws, "_receive", None) or ws.receive
 
     # ------------------------------------------------------------------ writing
     def schedule_flush(self) -> None:
@@ -150,7 +152,7 @@ class DdpConnection:
             self.schedule_flush()
         try:
             while not self.session.closed:
-                message: dict[str, Any] = await self.ws.receive()
+                message: dict[str, Any] = await self._receive()
                 mtype = message["type"]
                 if mtype == "websocket.disconnect":
                     break
