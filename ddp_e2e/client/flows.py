@@ -238,8 +238,8 @@ class E2EEUser:
         if self.api == "founding":
             wrapped = await self.call("fetchGroupE2EKey", rid)
             if not wrapped:
-                return None
-            state.key_id, state.key = self._open(wrapped)
+                return state.key_id
+            self._take(state, *self._open(wrapped))
             await self.call("updateGroupE2EKey", rid, self.user_id, wrapped)
             return state.key_id
         sub = await self.own_subscription(rid) or {}
@@ -259,11 +259,19 @@ class E2EEUser:
                     kid = old.get("e2eKeyId") or kid
                     if kid not in state.old:
                         state.old[kid], state.old_ts[kid] = key, _iso(old.get("ts"))
-                state.key_id, state.key = opened
+                self._take(state, *opened)
                 return state.key_id
         if sub.get("E2EKey"):
-            state.key_id, state.key = self._open(sub["E2EKey"])
+            self._take(state, *self._open(sub["E2EKey"]))
         return state.key_id
+
+    @staticmethod
+    def _take(state: RoomKeys, key_id: str, key: c.RoomKey) -> None:
+        """A key opened from the server becomes current; a different previous one is kept as old
+        (a founding client has no ``oldRoomKeys`` to read after a room key reset)."""
+        if state.key_id is not None and state.key_id != key_id:
+            state.retire(datetime.now(UTC))
+        state.key_id, state.key = key_id, key
 
     def _old_keys_for(self, rid: str, public_jwk_json: str) -> list[dict[str, Any]]:
         state = self.rooms[rid]
