@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -112,21 +111,6 @@ async def room_of(c: DDPClient, rid: str) -> dict[str, Any] | None:
     return next((r for r in rooms if r["_id"] == rid), None)
 
 
-def _close_pipes(srv: Any, readers: list[threading.Thread]) -> None:
-    """Stop the server, let ``start_server``'s reader threads reach EOF, then close its pipes.
-
-    ``RunningServer.stop`` leaves the subprocess pipes open; under ``-W error`` their
-    ResourceWarning at garbage collection fails the run, so the room tests close them here.
-    ``readers`` are the threads ``start_server`` started for this server (and only those).
-    """
-    srv.stop()
-    for t in readers:
-        t.join(timeout=10)
-    for pipe in (srv.process.stdout, srv.process.stderr):
-        if pipe is not None:
-            pipe.close()
-
-
 def server_fixture(*settings: str) -> Any:
     """A module-scoped ``server`` fixture: ``ddp-e2e serve`` with ``--setting`` NAME=VALUE items."""
 
@@ -135,13 +119,10 @@ def server_fixture(*settings: str) -> Any:
         args: list[str] = []
         for item in settings:
             args += ["--setting", item]
-        existing = set(threading.enumerate())
         srv = start_server(*args)
-        readers = [t for t in threading.enumerate() if t not in existing
-                   and t.name.endswith(("(read_stdout)", "(read_stderr)"))]
         try:
             yield srv
         finally:
-            _close_pipes(srv, readers)
+            srv.stop()
 
     return _server
