@@ -7,20 +7,19 @@ replay and conformance must both catch it and name the frame.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ddp_e2e.config import Settings
 from ddp_e2e.ddp.session import Session
 
-_original_send = Session.send
+_original_emit = Session._emit_text
 
 
-def _send_without_updated(self: Session, msg: dict[str, Any]) -> None:
-    if msg.get("msg") == "updated":
+def _emit_without_updated(self: Session, text: str) -> None:
+    """Every outbound DDP text passes here; ``updated`` frames are swallowed."""
+    if text.startswith('{"msg":"updated"'):
         return
-    _original_send(self, msg)
+    _original_emit(self, text)
 
 
 def install(settings: Settings) -> None:
     """Patch the session class of this server process only (the plugin runs in the server)."""
-    Session.send = _send_without_updated  # type: ignore[method-assign]
+    Session._emit_text = _emit_without_updated  # type: ignore[method-assign]
