@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--http", default=None, help="its HTTP base for REST routes (default: derived from --url)")
     p.add_argument("--junit", metavar="OUT.xml", help="also write JUnit XML")
     p.add_argument("--only", action="append", default=[], metavar="PATTERN",
-                   help="run only scenarios whose id (suite/name) or tag matches (glob or substring; repeatable)")
+                   help="run only these: a glob on suite/name (e2e-*), a suite name or a tag (repeatable)")
     p.add_argument("--skip", action="append", default=[], metavar="PATTERN", help="leave these out (repeatable)")
     p.add_argument("--user", action="append", default=[], metavar="[ROLE=]USERNAME:PASSWORD",
                    help="who plays a role, e.g. alice:alice-pass or bob=jdoe:secret (repeatable)")

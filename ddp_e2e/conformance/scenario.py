@@ -118,10 +118,14 @@ def load_scenarios(directory: str | os.PathLike[str]) -> list[Scenario]:
 
 
 def select(scenarios: list[Scenario], patterns: list[str], skip: list[str] | None = None) -> list[Scenario]:
-    """Scenarios whose id matches one of ``patterns`` (glob, or substring) and none of ``skip``."""
+    """Scenarios picked by one of ``patterns`` and by none of ``skip``.
+
+    A pattern is a glob on the id (``e2e-*``, ``login/resume``), a suite name (``login``) or a
+    tag (``heartbeat``).
+    """
 
     def hit(scenario: Scenario, pattern: str) -> bool:
-        return fnmatch.fnmatchcase(scenario.id, pattern) or pattern in scenario.id or pattern in scenario.tags
+        return fnmatch.fnmatchcase(scenario.id, pattern) or pattern in (scenario.suite, *scenario.tags)
 
     chosen = [s for s in scenarios if not patterns or any(hit(s, p) for p in patterns)]
     return [s for s in chosen if not any(hit(s, p) for p in (skip or []))]
