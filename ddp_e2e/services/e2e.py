@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..ddp.errors import MeteorError
 from .access import get_subscription, member_ids
 from .notify import notify_user, room_changed, subscription_changed
+from .rooms_common import publish_room, publish_subscription
 
 if TYPE_CHECKING:
     from ..app import App
@@ -74,19 +75,34 @@ def e2e_enabled(app: App) -> bool:
     return app.settings.get("E2E_Enable") is True
 
 
+def stamped(app: App, update: dict[str, Any]) -> dict[str, Any]:
+    """``update`` plus ``$set: {_updatedAt: now}``.
+
+    Rocket.Chat's models bump ``_updatedAt`` on every write, and clients resync with
+    ``subscriptions/get`` / ``rooms/get`` after a date: a key change that left it alone would be
+    missed by a client that was offline when the event went out.
+    """
+    return {**update, "$set": {**update.get("$set", {}), "_updatedAt": app.now()}}
+
+
+def announce_subscription(app: App, sub: dict[str, Any]) -> None:
+    """``<uid>/subscriptions-changed`` ("updated"), published fields, to the subscription's user only."""
+    subscription_changed(app, "updated", publish_subscription(sub))
+
+
 async def notify_subscription(app: App, sub_id: str) -> None:
-    """``<uid>/subscriptions-changed`` ("updated") with the stored subscription, to its owner only."""
+    """:func:`announce_subscription` for the stored subscription."""
     sub = await app.store.subscriptions.find_one({"_id": sub_id})
     if sub is not None:
-        subscription_changed(app, "updated", sub)
+        announce_subscription(app, sub)
 
 
 async def notify_rooms(app: App, rids: Iterable[str]) -> None:
-    """``<uid>/rooms-changed`` ("updated") with the stored room, to each of its members."""
+    """``<uid>/rooms-changed`` ("updated") with the stored room's published fields, to its members."""
     for rid in dict.fromkeys(rids):
         room = await app.store.rooms.find_one({"_id": rid})
         if room is not None:
-            room_changed(app, "updated", room, await member_ids(app, rid))
+            room_changed(app, "updated", publish_room(room), await member_ids(app, rid))
 
 
 def force_logout(app: App, user_id: str) -> None:

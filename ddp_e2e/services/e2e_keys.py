@@ -17,7 +17,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from .accounts import remove_all_tokens
-from .e2e import e2e_error, force_logout, notify_rooms, notify_subscription
+from .e2e import e2e_error, force_logout, notify_rooms, notify_subscription, stamped
 from .e2e_queue import add_user_to_queues, remove_user_from_all_queues, room_ids_without_key
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ async def set_user_keys(
     if not force:
         query["$or"] = [{"e2e.public_key": {"$exists": False}}, {"e2e.private_key": {"$exists": False}}]
     res = await app.store.users.update_one(
-        query, {"$set": {"e2e.public_key": public_key, "e2e.private_key": private_key}}
+        query, stamped(app, {"$set": {"e2e.public_key": public_key, "e2e.private_key": private_key}})
     )
     if res.matched_count == 0:
         if await app.store.users.find_one({"_id": user_id}, {"_id": 1}) is None:
@@ -114,7 +114,7 @@ async def clear_user_keys(app: App, user_id: str) -> None:
     without the private key): ``$unset users.e2e``; ``$unset E2EKey, E2ESuggestedKey,
     suggestedOldRoomKeys`` on their subscriptions; out of every queue. Each change is notified.
     """
-    await app.store.users.update_one({"_id": user_id}, {"$unset": {"e2e": 1}})
+    await app.store.users.update_one({"_id": user_id}, stamped(app, {"$unset": {"e2e": 1}}))
     subs = await app.store.subscriptions.find(
         {"u._id": user_id, "$or": [{"E2EKey": {"$exists": True}}, {"E2ESuggestedKey": {"$exists": True}},
                                   {"suggestedOldRoomKeys": {"$exists": True}}]},
@@ -122,7 +122,8 @@ async def clear_user_keys(app: App, user_id: str) -> None:
     ).to_list(None)
     for sub in subs:
         await app.store.subscriptions.update_one(
-            {"_id": sub["_id"]}, {"$unset": {"E2EKey": 1, "E2ESuggestedKey": 1, "suggestedOldRoomKeys": 1}}
+            {"_id": sub["_id"]},
+            stamped(app, {"$unset": {"E2EKey": 1, "E2ESuggestedKey": 1, "suggestedOldRoomKeys": 1}}),
         )
         await notify_subscription(app, sub["_id"])
     await notify_rooms(app, await remove_user_from_all_queues(app, user_id))

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from pymongo import ReturnDocument
 
 from .access import get_subscription
-from .e2e import e2e_enabled, notify_rooms
+from .e2e import announce_subscription, e2e_enabled, notify_rooms, stamped
 from .e2e_shapes import OLD_KEYS_MAX, parse_iso_date
-from .notify import notify_room, subscription_changed
+from .notify import notify_room
 
 if TYPE_CHECKING:
     from ..app import App
@@ -42,7 +42,7 @@ async def add_user_to_queues(app: App, rids: Iterable[str], user_id: str) -> lis
         entry = {"userId": user_id, "ts": app.now()}
         res = await app.store.rooms.update_one(
             {"_id": rid, "encrypted": True, "usersWaitingForE2EKeys.userId": {"$ne": user_id}},
-            {"$push": {"usersWaitingForE2EKeys": {"$each": [entry], "$slice": -QUEUE_LIMIT}}},
+            stamped(app, {"$push": {"usersWaitingForE2EKeys": {"$each": [entry], "$slice": -QUEUE_LIMIT}}}),
         )
         if res.modified_count:
             changed.append(rid)
@@ -56,12 +56,12 @@ async def remove_users_from_queue(app: App, rid: str, user_ids: Iterable[str]) -
         return False
     res = await app.store.rooms.update_one(
         {"_id": rid, "usersWaitingForE2EKeys.userId": {"$in": ids}},
-        {"$pull": {"usersWaitingForE2EKeys": {"userId": {"$in": ids}}}},
+        stamped(app, {"$pull": {"usersWaitingForE2EKeys": {"userId": {"$in": ids}}}}),
     )
     if not res.modified_count:
         return False
     await app.store.rooms.update_one(
-        {"_id": rid, "usersWaitingForE2EKeys": {"$size": 0}}, {"$unset": {"usersWaitingForE2EKeys": 1}}
+        {"_id": rid, "usersWaitingForE2EKeys": {"$size": 0}}, stamped(app, {"$unset": {"usersWaitingForE2EKeys": 1}})
     )
     return True
 
@@ -169,11 +169,12 @@ async def provide_users_suggested_group_keys(
             if old:
                 update["suggestedOldRoomKeys"] = old
             sub = await app.store.subscriptions.find_one_and_update(
-                {"rid": rid, "u._id": entry["_id"]}, {"$set": update}, return_document=ReturnDocument.AFTER
+                {"rid": rid, "u._id": entry["_id"]}, stamped(app, {"$set": update}),
+                return_document=ReturnDocument.AFTER,
             )
             if sub is None:
                 continue
-            subscription_changed(app, "updated", sub)
+            announce_subscription(app, sub)
             served.append(entry["_id"])
         if await remove_users_from_queue(app, rid, served):
             await notify_rooms(app, [rid])

@@ -21,9 +21,8 @@ from typing import TYPE_CHECKING, Any
 from pymongo import ReturnDocument
 
 from .access import get_room, get_subscription
-from .e2e import notify_rooms
+from .e2e import announce_subscription, notify_rooms, stamped
 from .e2e_queue import QUEUE_LIMIT
-from .notify import subscription_changed
 
 if TYPE_CHECKING:
     from ..app import App
@@ -162,11 +161,11 @@ async def reset_room_key(app: App, rid: str, user_id: str, e2e_key: str, e2e_key
         if old is not None:
             update["$set"] = {"oldRoomKeys": old}
         changed = await app.store.subscriptions.find_one_and_update(
-            {"_id": sub["_id"]}, update, return_document=ReturnDocument.AFTER
+            {"_id": sub["_id"]}, stamped(app, update), return_document=ReturnDocument.AFTER
         )
         if sub["u"]["_id"] != user_id:
             if changed is not None:
-                subscription_changed(app, "updated", changed)
+                announce_subscription(app, changed)
             if len(queue) < QUEUE_LIMIT:
                 queue.append({"userId": sub["u"]["_id"], "ts": now})
     room_update: dict[str, Any] = {"$set": {"e2eKeyId": e2e_key_id}}
@@ -174,11 +173,12 @@ async def reset_room_key(app: App, rid: str, user_id: str, e2e_key: str, e2e_key
         room_update["$set"]["usersWaitingForE2EKeys"] = queue
     else:
         room_update["$unset"] = {"usersWaitingForE2EKeys": 1}
-    await app.store.rooms.update_one({"_id": rid}, room_update)
+    await app.store.rooms.update_one({"_id": rid}, stamped(app, room_update))
     mine = await app.store.subscriptions.find_one_and_update(
-        {"rid": rid, "u._id": user_id}, {"$set": {"E2EKey": e2e_key}}, return_document=ReturnDocument.AFTER
+        {"rid": rid, "u._id": user_id}, stamped(app, {"$set": {"E2EKey": e2e_key}}),
+        return_document=ReturnDocument.AFTER,
     )
     if mine is not None:
-        subscription_changed(app, "updated", mine)
+        announce_subscription(app, mine)
     await notify_rooms(app, [rid])
     log.info("room key reset", extra={"user_id": user_id, "rid": rid, "queued": len(queue)})

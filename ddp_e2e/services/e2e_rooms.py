@@ -14,9 +14,16 @@ from typing import TYPE_CHECKING, Any
 from pymongo import ReturnDocument
 
 from .access import get_subscription
-from .e2e import e2e_error, member_subscription, notify_rooms, notify_subscription
+from .e2e import (
+    announce_subscription,
+    e2e_error,
+    member_subscription,
+    notify_rooms,
+    notify_subscription,
+    stamped,
+)
 from .e2e_queue import add_user_to_queues, remove_users_from_queue
-from .notify import notify_room, subscription_changed
+from .notify import notify_room
 
 if TYPE_CHECKING:
     from ..app import App
@@ -54,7 +61,7 @@ async def set_room_key_id(app: App, user_id: str, rid: str, key_id: str, method:
     if await app.store.rooms.find_one({"_id": rid}, {"_id": 1}) is None:
         raise e2e_error("error-invalid-room", method)
     res = await app.store.rooms.update_one(
-        {"_id": rid, "e2eKeyId": {"$in": [None, ""]}}, {"$set": {"e2eKeyId": key_id}}
+        {"_id": rid, "e2eKeyId": {"$in": [None, ""]}}, stamped(app, {"$set": {"e2eKeyId": key_id}})
     )
     if not res.modified_count:
         raise e2e_error("error-room-e2e-key-already-exists", method)
@@ -63,7 +70,7 @@ async def set_room_key_id(app: App, user_id: str, rid: str, key_id: str, method:
 
 
 async def _set_own_key(app: App, sub: dict[str, Any], user_id: str, key: str) -> None:
-    res = await app.store.subscriptions.update_one({"_id": sub["_id"]}, {"$set": {"E2EKey": key}})
+    res = await app.store.subscriptions.update_one({"_id": sub["_id"]}, stamped(app, {"$set": {"E2EKey": key}}))
     if res.modified_count:
         await notify_subscription(app, sub["_id"])
     if await remove_users_from_queue(app, sub["rid"], [user_id]):
@@ -72,10 +79,11 @@ async def _set_own_key(app: App, sub: dict[str, Any], user_id: str, key: str) ->
 
 async def _suggest(app: App, rid: str, target_id: str, key: str) -> dict[str, Any] | None:
     sub = await app.store.subscriptions.find_one_and_update(
-        {"rid": rid, "u._id": target_id}, {"$set": {"E2ESuggestedKey": key}}, return_document=ReturnDocument.AFTER
+        {"rid": rid, "u._id": target_id}, stamped(app, {"$set": {"E2ESuggestedKey": key}}),
+        return_document=ReturnDocument.AFTER,
     )
     if sub is not None:
-        subscription_changed(app, "updated", sub)
+        announce_subscription(app, sub)
     return sub
 
 
@@ -149,13 +157,13 @@ async def handle_suggested_group_key(app: App, user_id: str, rid: str, action: s
         update: dict[str, Any] = {"E2EKey": suggested}
         if not sub.get("oldRoomKeys") and sub.get("suggestedOldRoomKeys"):
             update["oldRoomKeys"] = sub["suggestedOldRoomKeys"]
-        await app.store.subscriptions.update_one({"_id": sub["_id"]}, {"$set": update})
+        await app.store.subscriptions.update_one({"_id": sub["_id"]}, stamped(app, {"$set": update}))
         if await remove_users_from_queue(app, rid, [user_id]):
             await notify_rooms(app, [rid])
     else:
         await notify_rooms(app, await add_user_to_queues(app, [rid], user_id))
     await app.store.subscriptions.update_one(
-        {"_id": sub["_id"]}, {"$unset": {"E2ESuggestedKey": 1, "suggestedOldRoomKeys": 1}}
+        {"_id": sub["_id"]}, stamped(app, {"$unset": {"E2ESuggestedKey": 1, "suggestedOldRoomKeys": 1}})
     )
     await notify_subscription(app, sub["_id"])
     log.info("suggested group key handled", extra={"user_id": user_id, "rid": rid, "action": action})

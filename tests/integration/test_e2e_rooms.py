@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ddp_e2e.ddp import ejson
@@ -386,5 +387,31 @@ def test_demo_users_and_rooms_are_reachable(server: Any) -> None:
             assert room is not None and room["encrypted"] is True and room["t"] == "p"
         finally:
             await c.close()
+
+    run(main)
+
+
+def test_a_client_resyncing_after_a_key_change_gets_it(server: Any) -> None:
+    """Key writes bump ``_updatedAt``, so ``subscriptions/get`` and ``rooms/get`` since a date see them."""
+
+    async def main() -> None:
+        owner, member = await new_user(server), await new_user(server)
+        co, cm = await client(server, owner), await client(server, member)
+        try:
+            await set_keys(cm, "resync")
+            rid = await e2e_group(co, [member])
+            since = datetime.now(UTC) - timedelta(milliseconds=1)
+            await co.call("e2e.setRoomKeyID", rid, "kid-sync")
+            await co.call("e2e.updateGroupKey", rid, member.id, wrapped("kid-sync", "m"))
+            subs = await cm.call("subscriptions/get", since)
+            mine = [s for s in subs["update"] if s["rid"] == rid]
+            assert mine and mine[0]["E2ESuggestedKey"] == wrapped("kid-sync", "m")
+            rooms = await cm.call("rooms/get", since)
+            assert [r["e2eKeyId"] for r in rooms["update"] if r["_id"] == rid] == ["kid-sync"]
+            later = datetime.now(UTC) + timedelta(seconds=1)
+            assert [s for s in (await cm.call("subscriptions/get", later))["update"] if s["rid"] == rid] == []
+        finally:
+            await co.close()
+            await cm.close()
 
     run(main)
