@@ -10,10 +10,13 @@
 // does after a reload.
 //
 // Config: {url, http, username, password, e2e_password, envelope: 1|2, profile: 'v1'|'v2',
-//          actions: [{op, ...}]} with ops
+//          api: 'current'|'founding', actions: [{op, ...}]} with ops
 //   setup_keys                      load the key pair, or create, encrypt and upload one
 //   load_room_key {rid}             open E2EKey, or accept (REST) an E2ESuggestedKey that opens
-//   create_room_key {rid}           setRoomKeyID + own E2EKey, then offer it to waiting members
+//   create_room_key {rid, to?}      setRoomKeyID + own E2EKey, then offer it to waiting members
+// With api 'founding' only the founding methods are used: fetchMyKeys/addKeyToChain for the key
+// pair, fetchGroupE2EKey + updateGroupE2EKey(self) to load a room key, and fetchKeychain +
+// updateGroupE2EKey for each user of `to` to hand a new room key over.
 //   send {rid, text, fmt}           fmt 'v1' | 'v2' | 'legacy', through sendMessage
 //   read {rid}                      loadHistory, every e2e message decrypted
 // Report (stdout, one JSON object): ok, steps, results (one per action), error.
@@ -57,8 +60,18 @@ class Person {
     this.rooms = {}; // rid -> {keyId, jwkJson, old: {kid: jwkJson}}
   }
 
+  get founding() {
+    return this.cfg.api === 'founding';
+  }
+
+  async fetchMyKeys() {
+    if (!this.founding) return (await this.sdk.call('e2e.fetchMyKeys')) || {};
+    const keys = (await this.sdk.call('fetchMyKeys')) || {};
+    return { public_key: keys['RSA-PubKey'], private_key: keys['RSA-EPrivKey'] };
+  }
+
   async setupKeys() {
-    const stored = await this.sdk.call('e2e.fetchMyKeys');
+    const stored = await this.fetchMyKeys();
     if (stored && stored.private_key) {
       this.privateJwkJson = await e2ee.decryptPrivateKey(stored.private_key, this.cfg.e2e_password, this.uid);
       this.publicJwkJson = stored.public_key;
@@ -68,8 +81,12 @@ class Person {
     const envelope = this.cfg.envelope === 1
       ? await e2ee.encryptPrivateKeyV1(privateJwkJson, this.cfg.e2e_password, this.uid)
       : await e2ee.encryptPrivateKeyV2(privateJwkJson, this.cfg.e2e_password, e2ee.v2Salt(this.uid));
-    await this.sdk.call('e2e.setUserPublicAndPrivateKeys', { public_key: publicJwkJson, private_key: envelope });
-    await this.sdk.call('e2e.requestSubscriptionKeys');
+    if (this.founding) {
+      await this.sdk.call('addKeyToChain', { 'RSA-PubKey': publicJwkJson, 'RSA-EPrivKey': envelope });
+    } else {
+      await this.sdk.call('e2e.setUserPublicAndPrivateKeys', { public_key: publicJwkJson, private_key: envelope });
+      await this.sdk.call('e2e.requestSubscriptionKeys');
+    }
     this.privateJwkJson = privateJwkJson;
     this.publicJwkJson = publicJwkJson;
     return { how: 'created', envelope: this.cfg.envelope };
@@ -81,6 +98,14 @@ class Person {
   }
 
   async loadRoomKey(rid) {
+    if (this.founding) {
+      const wrapped = await this.sdk.call('fetchGroupE2EKey', rid);
+      if (!wrapped) return { keyId: null };
+      const { keyId, jwkJson } = await e2ee.unwrapRoomKey(wrapped, this.privateJwkJson);
+      await this.sdk.call('updateGroupE2EKey', rid, this.uid, wrapped);
+      this.rooms[rid] = { keyId, jwkJson, old: {} };
+      return { keyId, source: 'fetchGroupE2EKey' };
+    }
     const sub = await this.subscription(rid);
     if (!sub) throw new Error(`no subscription to ${rid}`);
     const state = (this.rooms[rid] ||= { keyId: null, jwkJson: null, old: {} });
@@ -104,9 +129,20 @@ class Person {
     return { keyId, source };
   }
 
-  async createRoomKey(rid) {
+  async createRoomKey(rid, to) {
     const { keyId, jwkJson } = await newRoomKey(this.cfg.profile);
     this.rooms[rid] = { keyId, jwkJson, old: {} };
+    if (this.founding) {
+      await this.sdk.call('updateGroupE2EKey', rid, this.uid, await e2ee.wrapRoomKey(jwkJson, this.publicJwkJson, keyId));
+      const offeredTo = [];
+      for (const uid of to || []) {
+        const keychain = JSON.parse(await this.sdk.call('fetchKeychain', uid));
+        if (!keychain['RSA-PubKey']) continue;
+        await this.sdk.call('updateGroupE2EKey', rid, uid, await e2ee.wrapRoomKey(jwkJson, keychain['RSA-PubKey'], keyId));
+        offeredTo.push(uid);
+      }
+      return { keyId, offeredTo };
+    }
     await this.sdk.call('e2e.setRoomKeyID', rid, keyId);
     await this.sdk.call('e2e.updateGroupKey', rid, this.uid,
       await e2ee.wrapRoomKey(jwkJson, this.publicJwkJson, keyId));
@@ -158,7 +194,7 @@ common.runDriver('@rocket.chat/ddp-client + WebCrypto', VERSION, async (report, 
     await report.step(action.op, async () => {
       if (action.op === 'setup_keys') results.push(await me.setupKeys());
       else if (action.op === 'load_room_key') results.push(await me.loadRoomKey(action.rid));
-      else if (action.op === 'create_room_key') results.push(await me.createRoomKey(action.rid));
+      else if (action.op === 'create_room_key') results.push(await me.createRoomKey(action.rid, action.to));
       else if (action.op === 'send') results.push(await me.send(action.rid, action.text, action.fmt || 'v2'));
       else if (action.op === 'read') results.push(await me.read(action.rid));
       else throw new Error(`unknown op ${action.op}`);

@@ -21,11 +21,11 @@ SCRIPT = "e2e_interop.mjs"
 
 
 def node(run_driver: Any, server: Any, account: Any, profile: str, envelope: int,
-         actions: list[dict[str, Any]]) -> list[Any]:
+         actions: list[dict[str, Any]], api: str = "current") -> list[Any]:
     """Run the Node user through ``actions``; returns one result per action."""
     cfg = {"url": server.ws_url, "http": server.http_url, "username": account.username,
            "password": account.password, "e2e_password": f"node {account.username} passphrase",
-           "envelope": envelope, "profile": profile, "actions": actions,
+           "envelope": envelope, "profile": profile, "api": api, "actions": actions,
            "step_timeout_ms": 30000, "hard_timeout_ms": 90000}
     done = run_driver(SCRIPT, cfg, timeout=120)
     assert done.returncode == 0 and done.report["ok"], done.describe()
@@ -100,6 +100,46 @@ def test_the_browser_reads_history_across_a_room_key_reset(server: Any, run_driv
                 {"op": "setup_keys"}, {"op": "load_room_key", "rid": rid}, {"op": "read", "rid": rid}])
             assert results[1]["keyId"] == new_id != old_id
             assert results[2] == ["before", "after"]
+        finally:
+            await py.close()
+
+    run(main)
+
+
+def test_a_founding_api_browser_and_a_current_api_python_client_share_rooms(server: Any, run_driver: Any) -> None:
+    """The Node user speaks only the founding API; the Python user only Rocket.Chat's current one."""
+
+    async def main() -> None:
+        py_account, node_account = await new_user(server, "py"), await new_user(server, "old")
+        py = await E2EEUser(server.ws_url, py_account.username, py_account.password).start()
+
+        def founding(actions: list[dict[str, Any]]) -> list[Any]:
+            return node(run_driver, server, node_account, "v1", 1, actions, api="founding")
+
+        try:
+            await py.setup_keys()
+            assert (await asyncio.to_thread(founding, [{"op": "setup_keys"}]))[0]["how"] == "created"
+            assert (await py.call("e2e.fetchMyKeys")).keys() == {"public_key", "private_key"}
+            # the current client makes the key; the founding client reads it as its suggestion
+            rid = await e2e_group(py.ddp, [node_account])
+            key_id = await py.create_room_key(rid, "v1")
+            assert await py.distribute_room_key(rid) == [node_account.id]
+            await py.send_encrypted(rid, "from the current API", fmt="v1")
+            results = await asyncio.to_thread(founding, [
+                {"op": "setup_keys"}, {"op": "load_room_key", "rid": rid}, {"op": "read", "rid": rid},
+                {"op": "send", "rid": rid, "text": "from the founding API", "fmt": "legacy"}])
+            assert results[1] == {"keyId": key_id, "source": "fetchGroupE2EKey"}
+            assert results[2] == ["from the current API"]
+            assert await py.read(rid) == ["from the current API", "from the founding API"]
+            # the founding client makes a key and hands it over with fetchKeychain + updateGroupE2EKey
+            rid2 = await e2e_group(py.ddp, [node_account])
+            results = await asyncio.to_thread(founding, [
+                {"op": "setup_keys"}, {"op": "create_room_key", "rid": rid2, "to": [py.user_id]},
+                {"op": "send", "rid": rid2, "text": "a founding room key", "fmt": "legacy"}])
+            assert results[1]["offeredTo"] == [py.user_id]
+            assert (await py.own_subscription(rid2)).get("E2EKey") is None, "a suggestion, not the key"
+            assert await py.load_room_key(rid2) == results[1]["keyId"]
+            assert await py.read(rid2) == ["a founding room key"]
         finally:
             await py.close()
 
