@@ -131,23 +131,3 @@ class InProcServer:
             yield srv
         finally:
             srv.stop()
-
-
-def stop_subprocess_server(srv: Any) -> int:
-    """Stop a ``tests.conftest`` server *and* close its pipes.
-
-    ``RunningServer.stop()`` leaves the process's stdout/stderr pipes open; under ``-W error`` the
-    ResourceWarning raised when they are collected fails the test run. Until conftest closes them
-    itself, this waits for the two reader threads of that one process to reach EOF (a stopped
-    process always gives EOF) and closes the pipes. Harmless once conftest does it.
-    """
-    code = int(srv.stop())
-    for thread in threading.enumerate():
-        target = getattr(thread, "_target", None)
-        cells = getattr(target, "__closure__", None) or ()
-        if any(getattr(c, "cell_contents", None) is srv.process for c in cells):
-            thread.join(10)
-    for pipe in (srv.process.stdout, srv.process.stderr):
-        if pipe is not None:
-            pipe.close()
-    return code

@@ -29,7 +29,7 @@ from ddp_e2e.client.ddp import DDPClient, ProtocolViolation
 from ddp_e2e.ddp.errors import MeteorError
 from tests.conftest import RunningServer, start_server
 
-from .inproc import DEMO, InProcServer, stop_subprocess_server
+from .inproc import DEMO, InProcServer
 
 AMBIGUOUS = "Something went wrong. Please check your credentials."
 LOGGED_OUT = "You've been logged out by the server. Please log in again."
@@ -90,7 +90,7 @@ def strict(fixtures_dir: Path) -> Iterator[RunningServer]:
     s = start_server("--setting", "Accounts_LoginExpiration=1", "--setting", "Accounts_RegistrationForm=Disabled",
                      fixtures=str(fixtures_dir))
     yield s
-    stop_subprocess_server(s)
+    s.stop()
 
 
 async def login_raw(c: DDPClient, options: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,6 @@ import pytest
 from ddp_e2e.client.ddp import DDPClient
 from tests.conftest import RunningServer, start_server
 
-from .inproc import stop_subprocess_server
 from .wire import CONNECT, Raw, is_result, login_msg
 
 
@@ -32,15 +31,7 @@ def fast() -> Iterator[RunningServer]:
     """Heartbeat every 0.3 s, close after 0.3 s more; frames above 4096 bytes refused."""
     srv = start_server("--heartbeat-interval", "0.3", "--heartbeat-timeout", "0.3", "--max-message-size", "4096")
     yield srv
-    stop_subprocess_server(srv)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningServer]:
-    """conftest's ``server`` (the demo workspace), stopped with its pipes closed."""
-    srv = start_server()
-    yield srv
-    stop_subprocess_server(srv)
+    srv.stop()
 
 
 # --------------------------------------------------------------------------- framing

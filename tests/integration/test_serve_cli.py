@@ -22,8 +22,6 @@ import pytest
 from ddp_e2e.client.ddp import DDPClient
 from tests.conftest import ROOT, start_server
 
-from .inproc import stop_subprocess_server
-
 LINE = re.compile(r"^listening on ws://127\.0\.0\.1:(\d+)/websocket$")
 
 
@@ -96,7 +94,7 @@ def test_a_signal_closes_every_connection_with_1001_and_exits_0(sig: signal.Sign
         run(main())
         assert srv.process.wait(15) == 0
     finally:
-        code = stop_subprocess_server(srv)
+        code = srv.stop()
     assert code == 0
     assert not any("Traceback" in line for line in srv.stderr_lines), "".join(srv.stderr_lines)[-2000:]
 
@@ -105,7 +103,7 @@ def test_a_signal_with_no_connection_exits_0() -> None:
     srv = start_server(fixtures=None)
     srv.process.send_signal(signal.SIGTERM)
     assert srv.process.wait(15) == 0
-    stop_subprocess_server(srv)
+    srv.stop()
 
 
 @pytest.mark.parametrize("setting", ["novalue", "=true", ""])
