@@ -16,9 +16,7 @@ import logging
 import secrets
 import string
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -26,10 +24,11 @@ from typing import Any, Literal
 import orjson
 
 from .connection import Inbound, ScenarioSocket
+from .http import HttpFailed, default_http, http_request, sockjs_url
 from .matchers import ABSENT, match, substitute
 from .scenario import Scenario, Step
 
-__all__ = ["RunConfig", "ScenarioResult", "StepFailed", "UserSpec", "run_scenario", "run_scenarios"]
+__all__ = ["RunConfig", "ScenarioResult", "StepFailed", "UserSpec", "default_http", "run_scenario", "run_scenarios"]
 
 log = logging.getLogger("ddp_e2e.conformance")
 
@@ -66,27 +65,6 @@ class ScenarioResult:
 
 class StepFailed(AssertionError):
     """A step's expectation did not hold; the text is the whole explanation."""
-
-
-def _http_base(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
-    path = parts.path.rstrip("/")
-    for tail in ("/websocket", "/sockjs"):
-        if path.endswith(tail):
-            path = path[: -len(tail)]
-    return urllib.parse.urlunsplit((scheme, parts.netloc, path, "", ""))
-
-
-def sockjs_url(url: str) -> str:
-    """The SockJS WebSocket URL next to a raw ``.../websocket`` URL, with a fresh session."""
-    parts = urllib.parse.urlsplit(url)
-    base = parts.path.rstrip("/")
-    if base.endswith("/websocket"):
-        base = base[: -len("/websocket")]
-    session = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
-    path = f"{base}/sockjs/{secrets.randbelow(1000):03d}/{session}/websocket"
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
 class _Run:
@@ -283,7 +261,10 @@ async def _http(run: _Run, step: Step) -> None:
         headers["X-User-Id"] = run.sub(f"${{{role}.id}}")
         headers["X-Auth-Token"] = run.sub(f"${{{role}.token}}")
     body = orjson.dumps(spec["body"]) if "body" in spec else None
-    status, text = await asyncio.to_thread(_http_request, method, url, headers, body, run.timeout(step))
+    try:
+        status, text = await asyncio.to_thread(http_request, method, url, headers, body, run.timeout(step))
+    except HttpFailed as exc:
+        raise StepFailed(str(exc)) from None
     want = step.spec.get("status", 200)
     shown = f"HTTP {status} {text[:300]}"
     if status != want:
@@ -294,17 +275,6 @@ async def _http(run: _Run, step: Step) -> None:
         except orjson.JSONDecodeError:
             raise StepFailed(f"{method} {spec['path']}: body is not JSON: {shown}") from None
         _check(run, step.spec["body"], value, "body", shown)
-
-
-def _http_request(method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: float) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=body, headers=headers, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return answer.status, answer.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode("utf-8", "replace")
-    except (OSError, ValueError) as exc:
-        raise StepFailed(f"{method} {url}: {exc}") from None
 
 
 async def _step(run: _Run, step: Step) -> None:
@@ -406,8 +376,3 @@ def _close_text(closed: tuple[int | None, str] | None) -> str:
     if closed is None:
         return "open"
     return f"code {closed[0]}" + (f", reason {closed[1]!r}" if closed[1] else "")
-
-
-def default_http(url: str) -> str:
-    """``ws://host:3000/websocket`` -> ``http://host:3000``."""
-    return _http_base(url)
