@@ -8,6 +8,7 @@ regenerates them). The broken variants are test-only plugins (tests/replay/broke
 from __future__ import annotations
 
 import asyncio
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -88,3 +89,18 @@ def test_replay_catches_a_server_that_leaks_a_private_key() -> None:
     out = proc.stdout
     assert 'expected frame #15 (result id="rc-ddp-client-4") differs' in out, out
     assert "result.private_key (expected null, got BOB-SECRET: not expected)" in out
+
+
+@pytest.mark.skipif(shutil.which("node") is None or not (ROOT / "tests/clients/node_modules/.package-lock.json").exists(),
+                    reason="needs node and tests/clients/node_modules (make node-clients)")
+def test_recordings_regenerate_from_the_real_clients(server: RunningServer, tmp_path: Path) -> None:
+    """make_fixtures records every real client afresh; what it writes replays green too."""
+    proc = subprocess.run([sys.executable, "-m", "ddp_e2e.replay.make_fixtures", "--out", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    written = sorted(tmp_path.iterdir())
+    assert {p.stem for p in written} == EXPECTED_CLIENTS
+    for path in written:
+        result = asyncio.run(replay_recording(read_recording(path),
+                                              ReplayOptions(url=server.ws_url, credentials=default_credentials())))
+        assert result.ok, f"{path.name}\n{format_result(result)}"
