@@ -29,3 +29,10 @@ class FixedWindowLimiter:
         if count > self.allowed:
             return self.interval - (now - start)
         return None
+
+    def blocked(self, key: str, now: float) -> float | None:
+        """Without counting: seconds until ``key`` may try again, or None when it may now."""
+        start, count = self._windows.get(key, (now, 0))
+        if now - start >= self.interval or count < self.allowed:
+            return None
+        return self.interval - (now - start)
