@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..ddp.check import (
-    Any_,
     ArrayOf,
     Boolean,
     MaxLenString,
@@ -21,7 +20,6 @@ from ..ddp.check import (
     OneOf,
     Optional,
     Pattern,
-    String,
     Where,
 )
 from ..ddp.errors import MatchError
@@ -158,10 +156,8 @@ __all__ = [
     "SET_ROOM_KEY_ID_BODY",
     "TWO_FACTOR",
     "UPDATE_GROUP_KEY_BODY",
-    "Any_",
     "Id",
     "Rid",
-    "String",
     "UserKey",
     "WrappedKey",
     "parse_iso_date",
