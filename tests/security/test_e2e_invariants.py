@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,18 +39,11 @@ from tests.integration.test_e2e_support import (
 @pytest.fixture(scope="module")
 def server() -> Iterator[Any]:
     """The real server process, logging at DEBUG so its log can be searched for secrets."""
-    existing = set(threading.enumerate())
     srv = start_server("--log-level", "DEBUG")
-    readers = [t for t in threading.enumerate() if t not in existing]
     try:
         yield srv
     finally:
         srv.stop()
-        for t in readers:  # the pipe readers reach EOF once the process is gone
-            t.join(timeout=10)
-        for pipe in (srv.process.stdout, srv.process.stderr):
-            if pipe is not None:
-                pipe.close()
 
 
 @pytest.fixture(scope="module")
