@@ -196,11 +196,27 @@ def render_docs(current: str, docs: dict[str, dict[str, Any]]) -> str:
 # ------------------------------------------------------------------ write / check
 
 
+README_FILE = ROOT / "README.md"
+README_BEGIN = "<!-- BEGIN docs/E2EE-API.md (generated: python -m ddp_e2e.protocol_export) -->"
+README_END = "<!-- END docs/E2EE-API.md -->"
+
+
+def embed_in_readme(readme: str, section: str) -> str:
+    """README's "E2EE API" section is docs/E2EE-API.md verbatim, between two markers."""
+    if README_BEGIN not in readme or README_END not in readme:
+        raise ValueError(f"README.md lacks the markers {README_BEGIN!r} ... {README_END!r}")
+    head, rest = readme.split(README_BEGIN, 1)
+    tail = rest.split(README_END, 1)[1]
+    return f"{head}{README_BEGIN}\n{section.rstrip()}\n{README_END}{tail}"
+
+
 def expected_files(protocol_dir: Path = PROTOCOL_DIR, docs_file: Path = DOCS_FILE) -> dict[Path, str]:
     docs = collect()
     files = {protocol_dir / name: dumps(doc) for name, doc in docs.items()}
     current = docs_file.read_text(encoding="utf-8") if docs_file.exists() else ""
     files[docs_file] = render_docs(current, docs)
+    if docs_file == DOCS_FILE and README_FILE.exists():
+        files[README_FILE] = embed_in_readme(README_FILE.read_text(encoding="utf-8"), files[docs_file])
     return files
 
 

@@ -95,3 +95,12 @@ def test_the_reference_lists_every_method_and_route() -> None:
         assert name in text and all(p in text for p in meta["params"])
     for verb, name in ROUTE_DOCS:
         assert f"#### `{verb} /api/v1/{name}`" in text, name
+
+
+def test_readme_e2ee_section_is_the_generated_reference() -> None:
+    """README's E2EE API section cannot drift either: it is docs/E2EE-API.md between markers."""
+    readme = pe.README_FILE.read_text(encoding="utf-8")
+    section = readme.split(pe.README_BEGIN, 1)[1].split(pe.README_END, 1)[0]
+    assert section.strip() == pe.DOCS_FILE.read_text(encoding="utf-8").strip()
+    edited = readme.replace(section, section.replace("e2e.setRoomKeyID", "e2e.setRoomKey"))
+    assert pe.embed_in_readme(edited, pe.DOCS_FILE.read_text(encoding="utf-8")) == readme
