@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_CLIENTS := tests/clients/node_modules/.package-lock.json
 
-.PHONY: serve test lint fmt bench install node-clients clean
+.PHONY: serve test lint fmt bench install node-clients recordings protocol clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -38,6 +38,14 @@ fmt: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/store_bench.py
+
+# Re-record fixtures/recordings/ with every real client through the recording proxy.
+recordings: $(STAMP) node-clients
+	$(BIN)/python -m ddp_e2e.replay.make_fixtures
+
+# Regenerate protocol/e2e/*.json, docs/E2EE-API.md and README's E2EE API section from the code.
+protocol: $(STAMP)
+	$(BIN)/python -m ddp_e2e.protocol_export
 
 clean:
 	rm -rf $(VENV) tests/clients/node_modules bench/node_modules

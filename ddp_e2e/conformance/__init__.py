@@ -1,6 +1,6 @@
 """Conformance scenarios: the wire contract as data, run against any DDP server.
 
-Scenarios live in ``protocol/scenarios/*.json`` (format: docs/CONFORMANCE.md); :mod:`scenario`
+Scenarios live in ``protocol/scenarios/*.json`` (format: README.md, "Conformance"); :mod:`scenario`
 loads and checks them, :mod:`matchers` is the pattern language, :mod:`runner` drives real
 sockets (and REST for Rocket.Chat routes), :mod:`report` prints the table and writes JUnit XML.
 """

@@ -7,7 +7,7 @@ A file is one suite::
                     "steps": [{"send": "{not json"}, {"expect": {"msg": "error", ...}}]}]}
 
 Each step is an object with exactly one *kind* key (``send``, ``expect``, ``call``...) and the
-options that kind allows; docs/CONFORMANCE.md lists them. Every pattern is validated here, so a
+options that kind allows; README.md ("Conformance") lists them. Every pattern is validated here, so a
 typo in a scenario is reported with its file, scenario and step before anything connects.
 """
 
