@@ -62,6 +62,9 @@ class Settings:
     #: Send the ddp-streamer's ``{"server_id":"0"}`` greeting (Meteor >= 2.3 sends none).
     send_server_id: bool = True
     max_subscriptions_per_connection: int = 512
+    #: Inbound DDP messages waiting behind a running method; a client that floods past this is
+    #: closed with 1008 (the transport keeps reading, so this is the per-connection bound).
+    max_queued_messages: int = 1000
     bcrypt_rounds: int = 10
     random_seed: int | None = None
     record_dir: str | None = None

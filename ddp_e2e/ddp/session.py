@@ -236,6 +236,10 @@ class Session:
             return bool(self._inbox)
         msg["__raw"] = raw
         self._inbox.append(msg)
+        if len(self._inbox) > self.app.settings.max_queued_messages:
+            log.warning("inbound queue overflow", extra={"session": self.id, "queued": len(self._inbox)})
+            self.close(1008, "too many queued messages")
+            return False
         return True
 
     def _protocol_error(self, reason: str, offending: Any) -> None:

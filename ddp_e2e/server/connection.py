@@ -17,7 +17,7 @@ from starlette.websockets import WebSocket
 from ..ddp import sockjs
 from ..ddp.session import Session
 from ..dispatch import ConnectionInfo
-from .fastpath import direct_writer, run_inline
+from .fastpath import direct_reader, direct_writer, run_inline
 
 if TYPE_CHECKING:
     from ..app import App
@@ -145,6 +145,9 @@ class DdpConnection:
     async def run(self) -> None:
         """Accept, greet, then read frames until the peer or the session closes."""
         await self.ws.accept()
+        fast_receive = direct_reader(getattr(self.ws, "_send", None))
+        if fast_receive is not None:
+            self._receive = fast_receive
         if self.sockjs:
             await self._send_text(sockjs.OPEN)
         if self.app.settings.send_server_id:

@@ -49,6 +49,25 @@ def direct_writer(send: Any) -> tuple[DirectWriter, Callable[[], int]] | None:
     return write, transport.get_write_buffer_size
 
 
+def direct_reader(send: Any) -> Callable[[], Any] | None:
+    """A receive that keeps the socket reading between messages; None if unavailable.
+
+    uvicorn's own ``receive`` pauses the transport after every inbound message and resumes it
+    when the app reads: two event-loop registration changes per DDP message. Our Session keeps
+    its own ordered queue (bounded: see ``Session.receive``), so the transport may keep reading;
+    marking the protocol as already paused stops uvicorn from pausing it.
+    """
+    proto = getattr(send, "__self__", None)
+    queue = getattr(proto, "queue", None)
+    if queue is None or not hasattr(proto, "read_paused") or not hasattr(queue, "get"):
+        return None
+    proto.read_paused = True  # "already paused" as far as uvicorn knows: it will not pause again
+    transport = getattr(proto, "transport", None)
+    if transport is not None and hasattr(transport, "resume_reading"):
+        transport.resume_reading()
+    return queue.get
+
+
 @types.coroutine
 def _delegate(coro: Coroutine[Any, Any, Any], first: Any) -> Generator[Any, Any, None]:
     yielded = first
