@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
+
+from ._signals import stop_event
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -41,10 +42,7 @@ async def _main(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"ddp-e2e record: cannot listen on {args.listen}: {exc}", file=sys.stderr)
         return 1
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_event()
     print(f"listening on {proxy.url} (proxying to {args.upstream}, recording into {args.out})", flush=True)
     await stop.wait()
     await proxy.stop()

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
+
+from ._signals import stop_event
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -93,10 +94,7 @@ async def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"ddp-e2e replay: cannot listen on {args.serve}: {exc}", file=sys.stderr)
         return 2
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_event()
     print(f"listening on {server.url} (answering from {args.recording}, "
           f"{len(recording.connections)} recorded connection(s))", flush=True)
     await stop.wait()

@@ -93,13 +93,10 @@ class ScenarioSocket:
     def _unwrap(self, data: str) -> list[str]:
         if not self.sockjs:
             return [data]
-        try:
-            kind, payload = sockjs.decode_server_frame(data)
-        except sockjs.SockJSFramingError:
-            return [data]
-        if kind == "c" and isinstance(payload, tuple):
-            self.closed = (payload[0], payload[1])
-        return list(payload) if kind == "a" and isinstance(payload, list) else []
+        messages, close = sockjs.unwrap_server_frame(data)
+        if close is not None:
+            self.closed = close
+        return messages
 
     async def send_text(self, text: str) -> None:
         """Send one DDP text (wrapped as a SockJS array on SockJS paths)."""

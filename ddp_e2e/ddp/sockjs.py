@@ -157,6 +157,23 @@ def decode_server_frame(text: str | bytes) -> tuple[str, list[str] | tuple[int, 
     raise SockJSFramingError(f"not a SockJS frame: {text[:40]!r}")
 
 
+def unwrap_server_frame(text: str) -> tuple[list[str], tuple[int, str] | None]:
+    """A server frame as (DDP messages, close code and reason if it is a ``c`` frame).
+
+    For clients reading a SockJS socket: ``o`` and ``h`` carry no message; a frame that is not
+    SockJS at all is passed through as one message so a raw endpoint behind the same reader works.
+    """
+    try:
+        kind, payload = decode_server_frame(text)
+    except SockJSFramingError:
+        return [text], None
+    if kind == "a" and isinstance(payload, list):
+        return list(payload), None
+    if kind == "c" and isinstance(payload, tuple):
+        return [], payload
+    return [], None
+
+
 def info_body(
     entropy: int, websocket: bool = True, *, origins: bool = True, cookie_needed: bool = False
 ) -> bytes:

@@ -199,13 +199,10 @@ class _Live:
     def _unwrap(self, data: str) -> list[str]:
         if not self.sockjs:
             return [data]
-        try:
-            kind, payload = sockjs.decode_server_frame(data)
-        except sockjs.SockJSFramingError:
-            return [data]
-        if kind == "c" and isinstance(payload, tuple):
-            self.closed = payload
-        return list(payload) if kind == "a" and isinstance(payload, list) else []
+        messages, close = sockjs.unwrap_server_frame(data)
+        if close is not None:
+            self.closed = close
+        return messages
 
     async def send(self, text: str, *, record: bool = True) -> int:
         index = len(self.frames)
