@@ -13,15 +13,14 @@ import json
 import shutil
 import subprocess
 import tempfile
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import RunningServer, start_server
+from tests.conftest import RunningServer
 
 CLIENTS_DIR = Path(__file__).resolve().parent
 NODE = shutil.which("node")
@@ -91,32 +90,11 @@ def run_driver(node_clients: Path) -> Callable[..., DriverRun]:
     return _run_driver
 
 
-def _stop_server(srv: RunningServer) -> None:
-    """Stop a server from ``start_server`` and release its pipes.
-
-    ``RunningServer.stop`` leaves the subprocess pipes open, which `-W error` turns into a
-    ResourceWarning failure in whatever test runs next. After the process is gone its reader
-    threads reach EOF; wait for them, then close the pipes. (Remove once tests/conftest.py
-    closes them itself.)
-    """
-    srv.stop()
-    for t in threading.enumerate():
-        if t.name.endswith(("(read_stdout)", "(read_stderr)")):
-            t.join(10)
-    for pipe in (srv.process.stdout, srv.process.stderr):
-        if pipe is not None:
-            pipe.close()
-
-
 @pytest.fixture(scope="session")
-def stop_server() -> Callable[[RunningServer], None]:
-    """The clean stop above, for module fixtures that start their own server."""
-    return _stop_server
+def stop_server() -> Callable[[RunningServer], int]:
+    """Stop a server a module fixture started with ``start_server``.
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningServer]:
-    """The shared demo server (as tests/conftest.py's), stopped with its pipes closed."""
-    srv = start_server()
-    yield srv
-    _stop_server(srv)
+    ``RunningServer.stop`` now joins its reader threads and closes the pipes itself, so this is
+    that method; it stays only for modules that still take the fixture (test_python_ddp.py).
+    """
+    return RunningServer.stop
