@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ..dispatch import JSON_NULL, ConnectionInfo, MethodContext, call_method, ensure_error, start_publication
+from ..dispatch import JSON_NULL, ConnectionInfo, MethodContext, ensure_error, prepare_call, start_publication
 from . import ejson
 from .errors import MeteorError, internal_error
 from .mergebox import MergeBox
@@ -307,7 +307,7 @@ class Session:
             self._updated(mid)
             return
         try:
-            result = await call_method(ctx, name, params)
+            result = await prepare_call(ctx, name, params)
         except Exception as exc:  # every failure becomes exactly one result + one updated
             err = ensure_error(exc, where=f"method {name}")
             self._updated(mid)

@@ -22,14 +22,30 @@ from typing import Any
 DirectWriter = Callable[[list[str]], bool]
 
 
+def text_frame(payload: bytes) -> bytes:
+    """An unmasked, final, uncompressed RFC 6455 text frame (what a server sends)."""
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 1 << 16:
+        return bytes((0x81, 126)) + n.to_bytes(2, "big") + payload
+    return bytes((0x81, 127)) + n.to_bytes(8, "big") + payload
+
+
 def direct_writer(send: Any) -> tuple[DirectWriter, Callable[[], int]] | None:
-    """A batching writer over uvicorn's protocol, and a buffered-bytes probe; None if unavailable."""
+    """A batching writer over uvicorn's protocol, and a buffered-bytes probe; None if unavailable.
+
+    Frames are built here when the connection negotiated no extension (we never offer
+    permessage-deflate) and no fragmented message is in progress, which is always the case for
+    our writes; otherwise websockets' own serializer is used.
+    """
     proto = getattr(send, "__self__", None)
     conn = getattr(proto, "conn", None)
     transport = getattr(proto, "transport", None)
     needed = ("disconnected", "close_sent", "handshake_complete", "initial_response", "writable")
     if conn is None or transport is None or not hasattr(conn, "send_text") or not all(hasattr(proto, a) for a in needed):
         return None
+    from websockets.protocol import State
 
     def write(frames: list[str]) -> bool:
         if (
@@ -39,11 +55,17 @@ def direct_writer(send: Any) -> tuple[DirectWriter, Callable[[], int]] | None:
             or proto.initial_response is not None
             or not proto.writable.is_set()
             or transport.is_closing()
+            or conn.state is not State.OPEN
         ):
             return False
-        for frame in frames:
-            conn.send_text(frame.encode())
-        transport.write(b"".join(conn.data_to_send()))
+        if conn.extensions or conn.expect_continuation_frame:
+            for frame in frames:
+                conn.send_text(frame.encode())
+            transport.write(b"".join(conn.data_to_send()))
+        elif len(frames) == 1:
+            transport.write(text_frame(frames[0].encode()))
+        else:
+            transport.write(b"".join([text_frame(f.encode()) for f in frames]))
         return True
 
     return write, transport.get_write_buffer_size
