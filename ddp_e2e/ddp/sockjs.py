@@ -5,7 +5,7 @@ message travels inside a frame: ``o`` once at open, ``h`` heartbeats, ``a[...]``
 DDP texts and ``c[code,"reason"]`` at close. The client sends a JSON array of DDP texts (or
 one JSON string). Clients only care that the frames parse, but byte-identical frames make
 recorded transcripts comparable, so the quoting copies sockjs-node's: ``JSON.stringify`` and
-then ``\\uXXXX`` escapes for the characters some browsers and proxies mangle.
+then ``\\u`` + four-hex-digit escapes for the characters some browsers and proxies mangle.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ GO_AWAY = (3000, "Go away!")
 NORMAL_CLOSURE = (1000, "Normal closure")
 """What Meteor's close without a code becomes on a SockJS socket."""
 
-# sockjs-node's `escapable`: after JSON.stringify, these are written as \uXXXX (lowercase hex).
+# sockjs-node's `escapable`: after JSON.stringify, these are written as \u plus four lowercase hex digits.
 # JavaScript strings are UTF-16, so a character above U+FFFF is two surrogates there, and each
 # one matches the surrogate range: we write such characters as an escaped surrogate pair.
 # (\x00-\x1f is in sockjs's set too, but JSON quoting has already escaped those.)
