@@ -45,7 +45,6 @@ class Server:
         from ..store.fixtures import load_fixtures
 
         store = await open_store(self.settings.mongo_url)
-        await store.ensure_indexes()
         if self.settings.fixtures:
             counts = await load_fixtures(store, self.settings.fixtures)
             log.info("fixtures loaded", extra={"counts": counts})
