@@ -46,3 +46,7 @@ class MissingCredentialsError(Exception):
             f"the recording logs in as {user!r} with a redacted password; "
             f"give it with --credentials {user}=PASSWORD"
         )
+
+
+class ReplayAborted(Exception):
+    """The replay cannot go on at all (server down, credentials missing); ``str`` says why."""

@@ -32,6 +32,7 @@ from websockets.http11 import Request, Response
 from .. import __version__
 from ..ddp import sockjs
 from ..ids import Random
+from ._listen import listen, stop_listening
 from .match import Bindings, match_values
 from .model import Connection, Frame, Recording
 from .normalize import NormalizeOptions, Normalizer
@@ -196,19 +197,14 @@ class MockServer:
         return f"ws://{self.host}:{self.port}/websocket"
 
     async def start(self) -> None:
-        self._server = await websockets.serve(
+        self._server, self.host, self.port = await listen(
             self._handle, self.host, self.port, process_request=self._process_request,
-            max_size=None, ping_interval=None, compression=None,
             server_header=f"ddp-e2e-replay/{__version__}",
         )
-        sock = next(iter(self._server.sockets))
-        self.host, self.port = sock.getsockname()[:2]
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        await stop_listening(self._server)
+        self._server = None
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         if request.headers.get("Upgrade", "").lower() == "websocket":

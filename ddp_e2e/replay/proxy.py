@@ -36,6 +36,7 @@ from websockets.http11 import Request, Response
 
 from .. import __version__
 from ..ddp import sockjs
+from ._listen import listen, stop_listening
 from .jsonl import JsonlWriter
 from .model import iso_from_ms
 
@@ -203,24 +204,17 @@ class RecordingProxy:
 
     async def start(self) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self._server = await websockets.serve(
+        self._server, self.host, self.port = await listen(
             self._handle,
             self.host,
             self.port,
             process_request=self._process_request,
-            max_size=None,
-            ping_interval=None,
-            compression=None,
             server_header=f"ddp-e2e-record/{__version__}",
         )
-        sock = next(iter(self._server.sockets))
-        self.host, self.port = sock.getsockname()[:2]
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        await stop_listening(self._server)
+        self._server = None
 
     @property
     def url(self) -> str:
