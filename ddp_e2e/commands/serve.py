@@ -25,6 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--heartbeat-interval", type=float, default=None, help="seconds of silence before a ping")
     p.add_argument("--heartbeat-timeout", type=float, default=None, help="seconds to wait for the pong")
     p.add_argument("--max-message-size", type=int, default=None, help="largest inbound frame, bytes")
+    p.add_argument("--max-outbound-buffer", type=int, default=None,
+                   help="bytes queued for a client that does not read before it is closed with 1008")
     p.add_argument("--random-seed", type=int, default=None, help="seed server ids (reproducible runs)")
     p.add_argument("--record", default=None, metavar="DIR", help="write every connection to DIR as JSONL")
     p.add_argument("--record-secrets", action="store_true", help="keep passwords/tokens in recordings")
@@ -57,6 +59,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     for attr, field in (("host", "host"), ("port", "port"), ("mongo_url", "mongo_url"), ("fixtures", "fixtures"),
                         ("heartbeat_interval", "heartbeat_interval"), ("heartbeat_timeout", "heartbeat_timeout"),
                         ("max_message_size", "max_message_size"), ("random_seed", "random_seed"),
+                        ("max_outbound_buffer", "max_outbound_buffer"),
                         ("record", "record_dir"), ("log_level", "log_level")):
         value = getattr(args, attr, None)
         if value is not None:
