@@ -72,6 +72,7 @@ class Session(SubscriptionHandling):
         self._out: list[str] = []
         self._out_bytes = 0
         self._on_output = on_output
+        self._max_out = s.max_outbound_buffer
         self._suppress_data = False
         self._pending_ready: list[str] = []
         self.closed = False
@@ -83,7 +84,6 @@ class Session(SubscriptionHandling):
         self._ping_deadline: float | None = None
         self._connect_deadline: float | None = now + s.connect_timeout
         self.processing = False
-        self.stats = {"in": 0, "out": 0}
 
     # ------------------------------------------------------------------ output
     def _emit_text(self, text: str) -> None:
@@ -91,8 +91,7 @@ class Session(SubscriptionHandling):
             return
         self._out.append(text)
         self._out_bytes += len(text)
-        self.stats["out"] += 1
-        if self._out_bytes > self.app.settings.max_outbound_buffer:
+        if self._out_bytes > self._max_out:
             log.warning("slow reader: outbound buffer overflow", extra={"session": self.id})
             self.close(1008, "outbound buffer overflow")
             return
@@ -189,7 +188,6 @@ class Session(SubscriptionHandling):
             return False
         self._last_inbound = now
         self._ping_deadline = None
-        self.stats["in"] += 1
         try:
             raw = orjson.loads(text)
         except orjson.JSONDecodeError:
