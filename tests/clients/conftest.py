@@ -13,12 +13,13 @@ import json
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import PyMember
 
 from tests.conftest import RunningServer
 
@@ -98,3 +99,17 @@ def stop_server() -> Callable[[RunningServer], int]:
     that method; it stays only for modules that still take the fixture (test_python_ddp.py).
     """
     return RunningServer.stop
+
+
+@pytest.fixture
+def member(server: RunningServer) -> Iterator[Callable[[str], PyMember]]:
+    """``member(username)``: a logged-in python-ddp client, closed after the test."""
+    made: list[PyMember] = []
+
+    def make(username: str) -> PyMember:
+        made.append(PyMember(server.ws_url))
+        return made[-1].start(username)
+
+    yield make
+    for m in made:
+        m.close()

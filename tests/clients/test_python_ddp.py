@@ -16,8 +16,6 @@ Three sessions cover the heartbeat contract:
 
 from __future__ import annotations
 
-import hashlib
-import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -25,7 +23,7 @@ from typing import Any
 import DDPClient as ddp_module
 import ejson
 import pytest
-from DDPClient import DDPClient
+from helpers import PyDDPClient
 
 from tests.conftest import start_server
 
@@ -42,28 +40,22 @@ def hb_server(stop_server: Any) -> Iterator[Any]:
     stop_server(srv)
 
 
-class PyDDP:
+class PyDDP(PyDDPClient):
     """A python-ddp client plus Events that bridge its threaded callbacks to the test."""
 
+    wait = WAIT
+
     def __init__(self, url: str, answer_pings: bool = True) -> None:
-        prev = socket.getdefaulttimeout()
-        self.client = DDPClient(url, auto_reconnect=False)
-        # DDPSocket sets a 10 s process-wide default socket timeout; keep it to this client.
-        socket.setdefaulttimeout(prev)
+        super().__init__(url)
         self.answer_pings = answer_pings
         self.received: list[dict[str, Any]] = []
         self.sent: list[dict[str, Any]] = []
         self.pings = 0
         self.lock = threading.Lock()
-        self.connected = threading.Event()
-        self.closed = threading.Event()
         self.close_info: tuple[Any, Any] | None = None
         self.ping_events = [threading.Event() for _ in range(3)]
 
         sock = self.client.ddpsocket
-        # ws4py's close_connection() skips close() when shutdown() raises (peer already gone)
-        # and then drops its reference: keep one so close() below can always release the fd.
-        self.raw_socket = sock.sock
         original_send = sock.send
 
         def send(msg: dict[str, Any]) -> None:
@@ -75,8 +67,10 @@ class PyDDP:
 
         sock.send = send
         sock.on("received_message", self._on_raw)
-        self.client.on("connected", lambda: self.connected.set())
         self.client.on("socket_closed", self._on_closed)
+
+    def context(self) -> str:
+        return f"; received {self.received[-5:]}"
 
     def _on_raw(self, data: Any) -> None:
         msg = ejson.loads(str(data))
@@ -90,48 +84,6 @@ class PyDDP:
     def _on_closed(self, code: Any, reason: Any = None) -> None:
         self.close_info = (code, reason)
         self.closed.set()
-
-    def connect(self) -> None:
-        self.client.connect()
-        assert self.connected.wait(WAIT), f"no `connected`; received {self.received}"
-
-    def call(self, method: str, params: list[Any]) -> tuple[Any, Any]:
-        done = threading.Event()
-        out: list[Any] = []
-
-        def cb(err: Any, result: Any) -> None:
-            out.extend([err, result])
-            done.set()
-
-        self.client.call(method, params, cb)
-        assert done.wait(WAIT), f"no result for {method}; received {self.received[-5:]}"
-        return out[0], out[1]
-
-    def subscribe(self, name: str, params: list[Any]) -> Any:
-        done = threading.Event()
-        out: list[Any] = []
-
-        def cb(err: Any, sub_id: Any) -> None:
-            out.append(err)
-            done.set()
-
-        self.client.subscribe(name, params, cb)
-        assert done.wait(WAIT), f"no ready/nosub for {name}"
-        return out[0]
-
-    def login(self, username: str, password: str) -> tuple[Any, Any]:
-        digest = hashlib.sha256(password.encode()).hexdigest()
-        return self.call("login", [{"user": {"username": username},
-                                    "password": {"digest": digest, "algorithm": "sha-256"}}])
-
-    def close(self) -> None:
-        if not self.closed.is_set():
-            self.client.close()
-        self.closed.wait(WAIT)
-        thread = getattr(self.client.ddpsocket, "_th", None)
-        if thread is not None:
-            thread.join(WAIT)
-        self.raw_socket.close()
 
     def sent_msgs(self, kind: str) -> list[dict[str, Any]]:
         with self.lock:

@@ -12,13 +12,12 @@ the encrypted room) get Rocket.Chat's envelopes and leave the room's history as 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from test_room_messages_python_ddp import OPTIONS, PyMember, assert_delivered_unchanged
+from helpers import assert_delivered_unchanged
+from test_room_messages_python_ddp import OPTIONS
 from test_room_messages_rc import (
     RID,
     STREAM,
@@ -32,20 +31,6 @@ from test_room_messages_rc import (
     new_id,
     room_keys,
 )
-
-
-@pytest.fixture
-def member(server: Any) -> Iterator[Callable[[str], PyMember]]:
-    """``member(username)``: a logged-in python-ddp client, closed after the test."""
-    made: list[PyMember] = []
-
-    def make(username: str) -> PyMember:
-        made.append(PyMember(server.ws_url))
-        return made[-1].start(username)
-
-    yield make
-    for m in made:
-        m.close()
 
 
 def rest_login(server: Any, username: str) -> dict[str, str]:
