@@ -15,14 +15,11 @@ from tests.integration.test_e2e_support import (
     server_fixture,
     set_keys,
     wait_event,
+    waiting,
     wrapped,
 )
 
 server = server_fixture()
-
-
-def waiting(room: dict[str, Any] | None) -> list[str]:
-    return [w["userId"] for w in (room or {}).get("usersWaitingForE2EKeys") or []]
 
 
 def test_request_subscription_keys_and_joining_announce_key_requests(server: Any) -> None:

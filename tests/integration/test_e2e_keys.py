@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ddp_e2e.ddp import ejson
 from ddp_e2e.ddp.errors import MeteorError
 from tests.integration.test_e2e_support import (
     User,
@@ -19,6 +18,7 @@ from tests.integration.test_e2e_support import (
     e2e_group,
     key_texts,
     listen_user,
+    method_call,
     new_user,
     rest,
     rest_headers,
@@ -30,14 +30,6 @@ from tests.integration.test_e2e_support import (
 )
 
 server = server_fixture()
-
-
-def method_call(server: Any, headers: dict[str, str], method: str, *params: Any) -> dict[str, Any]:
-    """``POST /api/v1/method.call/<method>``: the decoded DDP result message."""
-    msg = ejson.dumps({"msg": "method", "id": "1", "method": method, "params": list(params)})
-    res = rest(server, "POST", f"method.call/{method}", headers, json={"message": msg})
-    assert res.status_code == 200, res.text
-    return ejson.loads(res.json()["message"])
 
 
 def test_keys_round_trip_byte_for_byte_through_every_read_path(server: Any) -> None:

@@ -22,14 +22,11 @@ from tests.integration.test_e2e_support import (
     set_keys,
     subscription_of,
     wait_event,
+    waiting,
     wrapped,
 )
 
 server = server_fixture()
-
-
-def waiting(room: dict[str, Any] | None) -> list[str]:
-    return [w["userId"] for w in (room or {}).get("usersWaitingForE2EKeys") or []]
 
 
 def test_room_key_id_is_set_once_by_a_member_and_announced(server: Any) -> None:

@@ -25,6 +25,7 @@ from tests.integration.test_rooms_support import (
     client,
     demo,
     listen_user,
+    method_call,
     new_user,
     rest,
     rest_headers,
@@ -37,9 +38,8 @@ from tests.integration.test_rooms_support import (
 
 __all__ = [
     "User", "call_error", "client", "demo", "e2e_group", "inproc_fixture", "key_texts", "listen_user",
-    "new_user", "on_server", "rc_settings", "rest", "rest_headers", "room_of", "run", "server_fixture", "set_keys",
-    "subscription_of",
-    "unique", "wait_event", "wrapped",
+    "method_call", "new_user", "on_server", "rc_settings", "rest", "rest_headers", "room_of", "run",
+    "server_fixture", "set_keys", "subscription_of", "unique", "wait_event", "waiting", "wrapped",
 ]
 
 T = TypeVar("T")
@@ -75,6 +75,11 @@ async def e2e_group(owner: DDPClient, members: list[User], *, encrypted: bool = 
     extra = {"encrypted": True} if encrypted else None
     res = await owner.call("createPrivateGroup", unique("e2e"), [m.username for m in members], False, None, extra)
     return res["rid"]
+
+
+def waiting(room: dict[str, Any] | None) -> list[str]:
+    """The ids in a room's ``usersWaitingForE2EKeys`` queue (none for a missing room)."""
+    return [w["userId"] for w in (room or {}).get("usersWaitingForE2EKeys") or []]
 
 
 def rc_settings(**rocketchat: Any) -> Settings:

@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from ddp_e2e.client import crypto
-from ddp_e2e.ddp import ejson
 from tests.integration.test_messages_support import (
     body,
     call_error,
@@ -17,6 +16,7 @@ from tests.integration.test_messages_support import (
     e2e_v2,
     group,
     history,
+    method_call,
     new_user,
     rest,
     rest_headers,
@@ -31,14 +31,6 @@ from tests.integration.test_messages_support import (
 server = server_fixture()
 
 REFUSED = "Not allowed to send un-encrypted messages in an encrypted room"
-
-
-def method_call(server, headers, method, *params):
-    """POST method.call/<method>; returns the decoded DDP result message."""
-    msg = ejson.dumps({"msg": "method", "id": "1", "method": method, "params": list(params)})
-    res = rest(server, "POST", f"method.call/{method}", headers, json={"message": msg})
-    assert res.status_code == 200, res.text
-    return ejson.loads(body(res)["message"])
 
 
 def test_plain_message_shape_stream_notification_and_counters(server):

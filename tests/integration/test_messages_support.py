@@ -21,6 +21,7 @@ from tests.integration.test_rooms_support import (
     call_error,
     client,
     demo,
+    method_call,
     new_user,
     rest,
     rest_headers,
@@ -33,7 +34,7 @@ from tests.integration.test_rooms_support import (
 
 __all__ = [
     "User", "call_error", "client", "connected", "demo", "e2e_legacy", "e2e_v1", "e2e_v2", "group", "history",
-    "new_user", "rest", "rest_headers", "room_of", "server_fixture", "snapshot", "subscription_of", "unique",
+    "method_call", "new_user", "rest", "rest_headers", "room_of", "server_fixture", "snapshot", "subscription_of", "unique",
     "wait_event",
 ]
 

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from ddp_e2e.client.ddp import DDPClient
+from ddp_e2e.ddp import ejson
 from ddp_e2e.ddp.errors import MeteorError
 from tests.conftest import start_server
 
@@ -72,6 +73,16 @@ def rest_headers(server: Any, user: User) -> dict[str, str]:
 
 def rest(server: Any, method: str, route: str, headers: dict[str, str] | None = None, **kw: Any) -> httpx.Response:
     return httpx.request(method, f"{server.http_url}/api/v1/{route}", headers=headers, timeout=10, **kw)
+
+
+def method_call(server: Any, headers: dict[str, str], method: str, *params: Any) -> dict[str, Any]:
+    """``POST /api/v1/method.call/<method>``: the decoded DDP result message."""
+    msg = ejson.dumps({"msg": "method", "id": "1", "method": method, "params": list(params)})
+    res = rest(server, "POST", f"method.call/{method}", headers, json={"message": msg})
+    assert res.status_code == 200, res.text
+    data = res.json()
+    assert isinstance(data, dict), res.text
+    return ejson.loads(data["message"])
 
 
 async def call_error(c: DDPClient, method: str, *params: Any) -> MeteorError:

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from ddp_e2e.client.ddp import DDPClient
-from ddp_e2e.ddp import ejson
 from ddp_e2e.ddp.errors import MeteorError
 from ddp_e2e.services.e2e_reset import reset_locks
 from tests.integration.inproc import InProcServer
@@ -23,6 +22,7 @@ from tests.integration.test_e2e_support import (
     call_error,
     client,
     demo,
+    method_call,
     on_server,
     rc_settings,
     rest,
@@ -169,13 +169,6 @@ def rest_bad_calls() -> list[tuple[str, str, dict[str, Any]]]:
     return out
 
 
-def method_call(srv: InProcServer, headers: dict[str, str], method: str, params: list[Any]) -> dict[str, Any]:
-    msg = ejson.dumps({"msg": "method", "id": "9", "method": method, "params": params})
-    res = rest(srv, "POST", f"method.call/{method}", headers, json={"message": msg})
-    assert res.status_code == 200, res.text
-    return ejson.loads(res.json()["message"])
-
-
 def test_malformed_params_are_match_failed_on_ddp_and_method_call(world: dict[str, Any]) -> None:
     srv: InProcServer = world["srv"]
     calls = ddp_bad_params()
@@ -193,7 +186,7 @@ def test_malformed_params_are_match_failed_on_ddp_and_method_call(world: dict[st
 
     run(main)
     for method, params in calls:
-        answer = method_call(srv, world["headers"]["alice"], method, params)
+        answer = method_call(srv, world["headers"]["alice"], method, *params)
         assert answer["error"] == MeteorError(400, "Match failed").to_wire(), (method, params)
     assert srv.dump() == before
 
