@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,9 +97,20 @@ def start_server(*extra: str, fixtures: str | None = str(FIXTURES), timeout: flo
     return srv
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningServer]:
-    """A fresh server with the demo workspace, shared by the tests of one module."""
-    srv = start_server()
-    yield srv
-    srv.stop()
+def server_fixture(*extra: str, name: str = "server") -> Any:
+    """A module-scoped fixture (``server`` by default): ``ddp-e2e serve`` with the ``extra``
+    command-line arguments and the demo workspace, stopped after the module's tests."""
+
+    @pytest.fixture(scope="module", name=name)
+    def _server() -> Iterator[RunningServer]:
+        srv = start_server(*extra)
+        try:
+            yield srv
+        finally:
+            srv.stop()
+
+    return _server
+
+
+#: A fresh server with the demo workspace, shared by the tests of one module.
+server = server_fixture()

@@ -91,16 +91,6 @@ def run_driver(node_clients: Path) -> Callable[..., DriverRun]:
     return _run_driver
 
 
-@pytest.fixture(scope="session")
-def stop_server() -> Callable[[RunningServer], int]:
-    """Stop a server a module fixture started with ``start_server``.
-
-    ``RunningServer.stop`` now joins its reader threads and closes the pipes itself, so this is
-    that method; it stays only for modules that still take the fixture (test_python_ddp.py).
-    """
-    return RunningServer.stop
-
-
 @pytest.fixture
 def member(server: RunningServer) -> Iterator[Callable[[str], PyMember]]:
     """``member(username)``: a logged-in python-ddp client, closed after the test."""

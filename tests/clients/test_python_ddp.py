@@ -25,19 +25,16 @@ import ejson
 import pytest
 from helpers import PyDDPClient
 
-from tests.conftest import start_server
+from tests.conftest import server_fixture
 
 INTERVAL = 0.25
 TIMEOUT = 0.5
 WAIT = 10.0  # generous upper bound for anything that should happen
 
 
-@pytest.fixture(scope="module")
-def hb_server(stop_server: Any) -> Iterator[Any]:
-    """Our server with heartbeats short enough to observe inside a test."""
-    srv = start_server("--heartbeat-interval", str(INTERVAL), "--heartbeat-timeout", str(TIMEOUT))
-    yield srv
-    stop_server(srv)
+# Our server with heartbeats short enough to observe inside a test.
+hb_server = server_fixture("--heartbeat-interval", str(INTERVAL), "--heartbeat-timeout", str(TIMEOUT),
+                           name="hb_server")
 
 
 class PyDDP(PyDDPClient):

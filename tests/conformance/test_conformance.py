@@ -5,23 +5,16 @@ from __future__ import annotations
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from ddp_e2e.conformance import DEFAULT_SCENARIOS, load_scenarios
-from tests.conftest import ROOT, RunningServer, start_server
+from tests.conftest import ROOT, RunningServer, server_fixture, start_server
 
 CLI = [sys.executable, "-m", "ddp_e2e.cli", "conformance"]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningServer]:
-    """Short heartbeats so the heartbeat scenarios take a second, not a minute."""
-    srv = start_server("--heartbeat-interval", "0.3", "--heartbeat-timeout", "0.3")
-    yield srv
-    srv.stop()
+# Short heartbeats so the heartbeat scenarios take a second, not a minute.
+server = server_fixture("--heartbeat-interval", "0.3", "--heartbeat-timeout", "0.3")
 
 
 def _run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

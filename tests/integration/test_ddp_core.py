@@ -9,7 +9,6 @@ in-process server whose store and log the test can read.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,7 +16,7 @@ import orjson
 import pytest
 
 from ddp_e2e.client.ddp import DDPClient
-from tests.conftest import RunningServer, start_server
+from tests.conftest import RunningServer, server_fixture
 
 from .wire import CONNECT, Raw, is_result, login_msg
 
@@ -26,12 +25,9 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-@pytest.fixture(scope="module")
-def fast() -> Iterator[RunningServer]:
-    """Heartbeat every 0.3 s, close after 0.3 s more; frames above 4096 bytes refused."""
-    srv = start_server("--heartbeat-interval", "0.3", "--heartbeat-timeout", "0.3", "--max-message-size", "4096")
-    yield srv
-    srv.stop()
+# Heartbeat every 0.3 s, close after 0.3 s more; frames above 4096 bytes refused.
+fast = server_fixture("--heartbeat-interval", "0.3", "--heartbeat-timeout", "0.3", "--max-message-size", "4096",
+                      name="fast")
 
 
 # --------------------------------------------------------------------------- framing

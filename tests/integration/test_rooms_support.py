@@ -10,17 +10,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
 
 from ddp_e2e.client.ddp import DDPClient
 from ddp_e2e.ddp import ejson
 from ddp_e2e.ddp.errors import MeteorError
-from tests.conftest import start_server
+from tests.conftest import server_fixture as serve_fixture
 
 #: Demo fixture users: username -> user id.
 DEMO = {"alice": "u-alice", "bob": "u-bob", "carol": "u-carol", "dave": "u-dave", "admin": "u-admin"}
@@ -124,16 +123,7 @@ async def room_of(c: DDPClient, rid: str) -> dict[str, Any] | None:
 
 def server_fixture(*settings: str) -> Any:
     """A module-scoped ``server`` fixture: ``ddp-e2e serve`` with ``--setting`` NAME=VALUE items."""
-
-    @pytest.fixture(scope="module", name="server")
-    def _server() -> Iterator[Any]:
-        args: list[str] = []
-        for item in settings:
-            args += ["--setting", item]
-        srv = start_server(*args)
-        try:
-            yield srv
-        finally:
-            srv.stop()
-
-    return _server
+    args: list[str] = []
+    for item in settings:
+        args += ["--setting", item]
+    return serve_fixture(*args)

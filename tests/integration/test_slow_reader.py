@@ -12,16 +12,12 @@ import pytest
 import websockets
 
 from ddp_e2e.client.ddp import DDPClient
-from tests.conftest import RunningServer, start_server
+from tests.conftest import RunningServer, server_fixture
 
 BOUND = 256 * 1024
 
 
-@pytest.fixture(scope="module")
-def server() -> RunningServer:  # type: ignore[misc]
-    srv = start_server("--max-outbound-buffer", str(BOUND))
-    yield srv
-    srv.stop()
+server = server_fixture("--max-outbound-buffer", str(BOUND))
 
 
 def _sessions(server: RunningServer) -> int:

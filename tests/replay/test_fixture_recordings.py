@@ -11,7 +11,6 @@ import asyncio
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,13 +24,6 @@ RECORDINGS = ROOT / "fixtures" / "recordings"
 FILES = sorted(RECORDINGS.glob("*.jsonl")) + sorted(RECORDINGS.glob("*.har"))
 EXPECTED_CLIENTS = {"rc-ddp-client", "ddp-oortcloud", "ddp-oortcloud-sockjs-probe", "simpleddp", "sockjs-client",
                     "python-ddp", "browser-sockjs"}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningServer]:
-    srv = start_server()
-    yield srv
-    srv.stop()
 
 
 def test_every_client_has_a_recording() -> None:

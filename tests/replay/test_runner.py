@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +16,13 @@ import websockets
 from ddp_e2e.replay.jsonl import read_jsonl, write_jsonl
 from ddp_e2e.replay.model import Frame, base_header
 from ddp_e2e.replay.runner import ReplayAborted, ReplayOptions, default_credentials, replay_recording
-from tests.conftest import ROOT, RunningServer, start_server
+from tests.conftest import ROOT, RunningServer
 
 from .util import SAMPLES, dumps
 
 CLI = [sys.executable, "-m", "ddp_e2e.cli"]
 RECORDINGS = ROOT / "fixtures" / "recordings"
 CONNECT = {"msg": "connect", "version": "1", "support": ["1", "pre2", "pre1"]}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningServer]:
-    srv = start_server()
-    yield srv
-    srv.stop()
 
 
 def _write(path: Path, frames: list[tuple[float, str, Any]]) -> Path:

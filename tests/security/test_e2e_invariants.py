@@ -22,7 +22,7 @@ from ddp_e2e.config import Settings
 from ddp_e2e.ddp.errors import MeteorError
 from ddp_e2e.services.e2e_keys import set_user_keys
 from ddp_e2e.store import dump_fixtures, load_fixtures, open_store
-from tests.conftest import FIXTURES, start_server
+from tests.conftest import FIXTURES, server_fixture
 from tests.integration.test_e2e_support import (
     call_error,
     client,
@@ -35,15 +35,8 @@ from tests.integration.test_e2e_support import (
     wrapped,
 )
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[Any]:
-    """The real server process, logging at DEBUG so its log can be searched for secrets."""
-    srv = start_server("--log-level", "DEBUG")
-    try:
-        yield srv
-    finally:
-        srv.stop()
+# The real server process, logging at DEBUG so its log can be searched for secrets.
+server = server_fixture("--log-level", "DEBUG")
 
 
 @pytest.fixture(scope="module")
