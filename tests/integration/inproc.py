@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 import uvicorn
 
 from ddp_e2e.app import App
@@ -131,3 +132,14 @@ class InProcServer:
             yield srv
         finally:
             srv.stop()
+
+
+def srv_fixture(settings: Settings | None = None, **overrides: Any) -> Any:
+    """A module-scoped ``srv`` fixture: :meth:`InProcServer.running` with these arguments."""
+
+    @pytest.fixture(scope="module", name="srv")
+    def _srv() -> Iterator[InProcServer]:
+        with InProcServer.running(settings, **overrides) as srv:
+            yield srv
+
+    return _srv

@@ -8,7 +8,6 @@ leave a traceback there. A bystander connection, opened first, must keep working
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,17 +16,14 @@ import pytest
 
 from ddp_e2e.client.ddp import DDPClient
 
-from .inproc import InProcServer
+from .inproc import InProcServer, srv_fixture
 from .wire import CONNECT, Raw, is_result, login_msg
 
 DEEP = "[" * 1100 + "]" * 1100
 DEEPISH = "[" * 400 + "]" * 400
 
 
-@pytest.fixture(scope="module")
-def srv() -> Iterator[InProcServer]:
-    with InProcServer.running(max_message_size=1 << 20) as s:
-        yield s
+srv = srv_fixture(max_message_size=1 << 20)
 
 
 def run(coro: Any) -> Any:

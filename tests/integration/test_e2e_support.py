@@ -10,15 +10,13 @@ limits) use the in-process server of ``tests/integration/inproc.py``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-
-import pytest
 
 from ddp_e2e.client.ddp import DDPClient
 from ddp_e2e.config import Settings
 from ddp_e2e.services.e2e_reset import ExpiringLocks
-from tests.integration.inproc import DEMO, InProcServer
+from tests.integration.inproc import DEMO, InProcServer, srv_fixture
 from tests.integration.test_rooms_support import (
     User,
     call_error,
@@ -92,13 +90,7 @@ def rc_settings(**rocketchat: Any) -> Settings:
 
 def inproc_fixture(**rocketchat: Any) -> Any:
     """A module-scoped ``srv`` fixture: the in-process server with Rocket.Chat settings overridden."""
-
-    @pytest.fixture(scope="module", name="srv")
-    def _srv() -> Iterator[InProcServer]:
-        with InProcServer.running(rc_settings(**rocketchat)) as srv:
-            yield srv
-
-    return _srv
+    return srv_fixture(rc_settings(**rocketchat))
 
 
 def on_server(srv: InProcServer, fn: Callable[[], T]) -> T:

@@ -11,7 +11,6 @@ logged in, over the websocket and over REST ``method.call``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,10 +19,8 @@ import pytest
 
 from ddp_e2e.app import App
 from ddp_e2e.client.ddp import DDPClient
-from ddp_e2e.ddp.check import Pattern
-from ddp_e2e.ddp.errors import MatchError
-from tests.integration.inproc import InProcServer
-from tests.unit.test_dispatch import opaque_ok
+from tests.integration.inproc import InProcServer, srv_fixture
+from tests.unit.test_dispatch import accepts, opaque_ok
 
 OPERATORS: list[Any] = [
     {"$ne": None}, {"$regex": ".*"}, {"$gt": ""}, {"$where": "sleep(1000) || true"}, {"$in": ["GENERAL", "u-alice"]},
@@ -32,14 +29,6 @@ OPERATORS: list[Any] = [
 #: Tried in order to fill the params before the one under attack (the first the pattern accepts).
 SAMPLES: list[Any] = ["GENERAL", "x", True, 1, [], {}, None]
 SECRETS = ("services", "bcrypt", "hashedToken", "loginTokens", "private_key")
-
-
-def accepts(pattern: Pattern, value: Any) -> bool:
-    try:
-        pattern.check(value, "$")
-    except MatchError:
-        return False
-    return True
 
 
 def attacks(entries: dict[str, Any], prefix: str = "") -> list[tuple[str, int, list[Any]]]:
@@ -60,10 +49,7 @@ def attacks(entries: dict[str, Any], prefix: str = "") -> list[tuple[str, int, l
     return out
 
 
-@pytest.fixture(scope="module")
-def srv() -> Iterator[InProcServer]:
-    with InProcServer.running() as s:
-        yield s
+srv = srv_fixture()
 
 
 def run(coro: Any) -> Any:
