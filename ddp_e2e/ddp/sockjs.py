@@ -174,6 +174,11 @@ def unwrap_server_frame(text: str) -> tuple[list[str], tuple[int, str] | None]:
     return [], None
 
 
+def read_frame(text: str, framed: bool) -> tuple[list[str], tuple[int, str] | None]:
+    """What a client reader gets from one text frame, raw (``framed=False``) or SockJS."""
+    return unwrap_server_frame(text) if framed else ([text], None)
+
+
 def info_body(
     entropy: int, websocket: bool = True, *, origins: bool = True, cookie_needed: bool = False
 ) -> bytes:

@@ -78,9 +78,7 @@ class LiveSocket:
                 self.changed.notify_all()
 
     def _unwrap(self, data: str) -> list[str]:
-        if not self.sockjs:
-            return [data]
-        messages, close = sockjs.unwrap_server_frame(data)
+        messages, close = sockjs.read_frame(data, self.sockjs)
         if close is not None:
             self.closed = close
         return messages

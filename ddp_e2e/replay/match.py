@@ -48,32 +48,26 @@ class Bindings:
 
     def translate_to_actual(self, value: str) -> str | None:
         """``value`` with each bound alias replaced, or None when an alias is not bound yet."""
-        missing = False
-
-        def swap(m: Any) -> str:
-            nonlocal missing
-            found = self.e2a.get(m.group(0))
-            if found is None:
-                missing = True
-                return m.group(0)
-            return found
-
-        out = ALIAS_RE.sub(swap, value)
-        return None if missing else out
+        return _translate(value, self.e2a)
 
     def translate_to_expected(self, value: str) -> str | None:
-        missing = False
+        return _translate(value, self.a2e)
 
-        def swap(m: Any) -> str:
-            nonlocal missing
-            found = self.a2e.get(m.group(0))
-            if found is None:
-                missing = True
-                return m.group(0)
-            return found
 
-        out = ALIAS_RE.sub(swap, value)
-        return None if missing else out
+def _translate(value: str, table: dict[str, str]) -> str | None:
+    """Replace every alias in ``value`` through ``table``; None if one is not bound yet."""
+    missing = False
+
+    def swap(m: Any) -> str:
+        nonlocal missing
+        found = table.get(m.group(0))
+        if found is None:
+            missing = True
+            return m.group(0)
+        return found
+
+    out = ALIAS_RE.sub(swap, value)
+    return None if missing else out
 
 
 def match_values(

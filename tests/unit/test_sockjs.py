@@ -209,3 +209,12 @@ def test_property_client_payloads(texts: list[str]) -> None:
     assert sockjs.decode_client_payload(orjson.dumps(texts)) == texts
     for t in texts:
         assert sockjs.decode_client_payload(orjson.dumps(t)) == [t]
+
+
+def test_read_frame_passes_raw_text_and_unwraps_sockjs() -> None:
+    from ddp_e2e.ddp.sockjs import read_frame
+
+    assert read_frame('a["{\\"msg\\":\\"ping\\"}"]', False) == (['a["{\\"msg\\":\\"ping\\"}"]'], None)
+    assert read_frame('a["{\\"msg\\":\\"ping\\"}"]', True) == (['{"msg":"ping"}'], None)
+    assert read_frame('c[3000,"Go away!"]', True) == ([], (3000, "Go away!"))
+    assert read_frame("o", True) == ([], None)
